@@ -1,0 +1,109 @@
+import { match } from "ts-pattern";
+import { type FixedType, frac, maxMantissa, minMantissa } from "./types.js";
+
+/**
+ * Casts the mantissa `m` of a value with `fromFrac` fractional bits to `to`, following
+ * `ap_fixed` semantics: first drop fractional bits with `to.round`, then fit the rounded
+ * integer into `to.width` bits with `to.overflow`. Exact for every input.
+ */
+export function quantize(m: bigint, fromFrac: number, to: FixedType): bigint {
+  const shift = fromFrac - frac(to);
+  let q: bigint;
+  if (shift <= 0) {
+    q = m << BigInt(-shift);
+  } else {
+    const d = BigInt(shift);
+    q = m >> d; // arithmetic shift: floor division by 2^d
+    const rem = m - (q << d); // 0 <= rem < 2^d
+    const half = 1n << (d - 1n);
+    if (roundsUp(to.round, rem !== 0n, rem === half, rem > half, m < 0n, (q & 1n) === 1n)) q += 1n;
+  }
+  const lo = minMantissa(to);
+  const hi = maxMantissa(to);
+  if (q >= lo && q <= hi) return q;
+  return match(to.overflow)
+    .with("WRAP", () => wrap(q, to))
+    .with("SAT", () => (q > hi ? hi : lo))
+    .with("SAT_SYM", () => (q > hi ? hi : to.signed ? -hi : lo))
+    .with("SAT_ZERO", () => 0n)
+    .exhaustive();
+}
+
+function wrap(q: bigint, to: FixedType): bigint {
+  return to.signed ? BigInt.asIntN(to.width, q) : BigInt.asUintN(to.width, q);
+}
+
+/**
+ * Whether rounding adds one to the floor quotient. `inexact`: some dropped bit is set;
+ * `tie`: the dropped part is exactly one half; `above`: more than one half;
+ * `negative`: the source value is negative; `odd`: the floor quotient is odd.
+ */
+function roundsUp(
+  mode: FixedType["round"],
+  inexact: boolean,
+  tie: boolean,
+  above: boolean,
+  negative: boolean,
+  odd: boolean,
+): boolean {
+  return match(mode)
+    .with("TRN", () => false)
+    .with("TRN_ZERO", () => negative && inexact)
+    .with("RND", () => above || tie)
+    .with("RND_ZERO", () => above || (tie && negative))
+    .with("RND_MIN_INF", () => above)
+    .with("RND_INF", () => above || (tie && !negative))
+    .with("RND_CONV", () => above || (tie && odd))
+    .exhaustive();
+}
+
+/**
+ * The same cast as `quantize`, specialised for the evaluators' hot loops on plain numbers.
+ * Valid when |m|, the shifted mantissa and the target range are all below 2^53; callers
+ * establish that with range analysis and fall back to `quantize` otherwise.
+ */
+export function numberQuantizer(fromFrac: number, to: FixedType): (m: number) => number {
+  const shift = fromFrac - frac(to);
+  const lo = Number(minMantissa(to));
+  const hi = Number(maxMantissa(to));
+  const modulus = 2 ** to.width;
+  const fit = (q: number): number => {
+    if (q >= lo && q <= hi) return q;
+    return match(to.overflow)
+      .with("WRAP", () => {
+        const r = ((q % modulus) + modulus) % modulus;
+        return to.signed && r > hi ? r - modulus : r;
+      })
+      .with("SAT", () => (q > hi ? hi : lo))
+      // lo + 1 is -hi for signed types, written so that width 1 gives 0 rather than -0.
+      .with("SAT_SYM", () => (q > hi ? hi : to.signed ? lo + 1 : lo))
+      .with("SAT_ZERO", () => 0)
+      .exhaustive();
+  };
+  if (shift <= 0) {
+    const scale = 2 ** -shift;
+    return (m) => fit(m * scale);
+  }
+  const div = 2 ** shift;
+  const half = div / 2;
+  const mode = to.round;
+  if (mode === "TRN") return (m) => fit(Math.floor(m / div));
+  return (m) => {
+    const q = Math.floor(m / div);
+    const rem = m - q * div;
+    return fit(roundsUp(mode, rem !== 0, rem === half, rem > half, m < 0, (q & 1) !== 0) ? q + 1 : q);
+  };
+}
+
+/** Whether every mantissa in [lo, hi] at `fromFrac` passes through the cast to `to` unchanged in value. */
+export function castIsExact(lo: bigint, hi: bigint, fromFrac: number, to: FixedType): boolean {
+  const shift = fromFrac - frac(to);
+  if (shift > 0) return false;
+  const s = BigInt(-shift);
+  return lo << s >= minMantissa(to) && hi << s <= maxMantissa(to);
+}
+
+/** The exact real value of a mantissa, for display only (never used in arithmetic). */
+export function toReal(m: bigint | number, fracBits: number): number {
+  return Number(m) * 2 ** -fracBits;
+}
