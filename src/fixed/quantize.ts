@@ -1,5 +1,5 @@
 import { match } from "ts-pattern";
-import { type FixedType, frac, maxMantissa, minMantissa } from "./types.js";
+import { type FixedType, frac, maxMantissa, minMantissa, type RoundingMode } from "./types.js";
 
 /**
  * Casts the mantissa `m` of a value with `fromFrac` fractional bits to `to`, following
@@ -21,40 +21,57 @@ export function quantize(m: bigint, fromFrac: number, to: FixedType): bigint {
   const lo = minMantissa(to);
   const hi = maxMantissa(to);
   if (q >= lo && q <= hi) return q;
-  return match(to.overflow)
-    .with("WRAP", () => wrap(q, to))
-    .with("SAT", () => (q > hi ? hi : lo))
-    .with("SAT_SYM", () => (q > hi ? hi : to.signed ? -hi : lo))
-    .with("SAT_ZERO", () => 0n)
-    .exhaustive();
+  switch (to.overflow) {
+    case "WRAP":
+      return to.signed ? BigInt.asIntN(to.width, q) : BigInt.asUintN(to.width, q);
+    case "SAT":
+      return q > hi ? hi : lo;
+    case "SAT_SYM":
+      return q > hi ? hi : to.signed ? -hi : lo;
+    case "SAT_ZERO":
+      return 0n;
+    default:
+      return unreachable(to.overflow);
+  }
 }
 
-function wrap(q: bigint, to: FixedType): bigint {
-  return to.signed ? BigInt.asIntN(to.width, q) : BigInt.asUintN(to.width, q);
-}
 
 /**
  * Whether rounding adds one to the floor quotient. `inexact`: some dropped bit is set;
  * `tie`: the dropped part is exactly one half; `above`: more than one half;
  * `negative`: the source value is negative; `odd`: the floor quotient is odd.
+ * A plain switch rather than a pattern match: this runs once per value in hot loops.
  */
 function roundsUp(
-  mode: FixedType["round"],
+  mode: RoundingMode,
   inexact: boolean,
   tie: boolean,
   above: boolean,
   negative: boolean,
   odd: boolean,
 ): boolean {
-  return match(mode)
-    .with("TRN", () => false)
-    .with("TRN_ZERO", () => negative && inexact)
-    .with("RND", () => above || tie)
-    .with("RND_ZERO", () => above || (tie && negative))
-    .with("RND_MIN_INF", () => above)
-    .with("RND_INF", () => above || (tie && !negative))
-    .with("RND_CONV", () => above || (tie && odd))
-    .exhaustive();
+  switch (mode) {
+    case "TRN":
+      return false;
+    case "TRN_ZERO":
+      return negative && inexact;
+    case "RND":
+      return above || tie;
+    case "RND_ZERO":
+      return above || (tie && negative);
+    case "RND_MIN_INF":
+      return above;
+    case "RND_INF":
+      return above || (tie && !negative);
+    case "RND_CONV":
+      return above || (tie && odd);
+    default:
+      return unreachable(mode);
+  }
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unhandled mode ${String(x)}`);
 }
 
 /**
@@ -67,31 +84,38 @@ export function numberQuantizer(fromFrac: number, to: FixedType): (m: number) =>
   const lo = Number(minMantissa(to));
   const hi = Number(maxMantissa(to));
   const modulus = 2 ** to.width;
-  const fit = (q: number): number => {
-    if (q >= lo && q <= hi) return q;
-    return match(to.overflow)
-      .with("WRAP", () => {
-        const r = ((q % modulus) + modulus) % modulus;
-        return to.signed && r > hi ? r - modulus : r;
-      })
-      .with("SAT", () => (q > hi ? hi : lo))
-      // lo + 1 is -hi for signed types, written so that width 1 gives 0 rather than -0.
-      .with("SAT_SYM", () => (q > hi ? hi : to.signed ? lo + 1 : lo))
-      .with("SAT_ZERO", () => 0)
-      .exhaustive();
-  };
+  // Overflow handling, chosen once per cast.
+  const overflow: (q: number) => number = match(to.overflow)
+    .with("WRAP", () => (q: number) => {
+      const r = ((q % modulus) + modulus) % modulus;
+      return to.signed && r > hi ? r - modulus : r;
+    })
+    .with("SAT", () => (q: number) => (q > hi ? hi : lo))
+    // lo + 1 is -hi for signed types, written so that width 1 gives 0 rather than -0.
+    .with("SAT_SYM", () => (q: number) => (q > hi ? hi : to.signed ? lo + 1 : lo))
+    .with("SAT_ZERO", () => () => 0)
+    .exhaustive();
   if (shift <= 0) {
     const scale = 2 ** -shift;
-    return (m) => fit(m * scale);
+    return (m) => {
+      const q = m * scale;
+      return q >= lo && q <= hi ? q : overflow(q);
+    };
   }
   const div = 2 ** shift;
   const half = div / 2;
   const mode = to.round;
-  if (mode === "TRN") return (m) => fit(Math.floor(m / div));
+  if (mode === "TRN") {
+    return (m) => {
+      const q = Math.floor(m / div);
+      return q >= lo && q <= hi ? q : overflow(q);
+    };
+  }
   return (m) => {
-    const q = Math.floor(m / div);
+    let q = Math.floor(m / div);
     const rem = m - q * div;
-    return fit(roundsUp(mode, rem !== 0, rem === half, rem > half, m < 0, (q & 1) !== 0) ? q + 1 : q);
+    if (rem !== 0 && roundsUp(mode, true, rem === half, rem > half, m < 0, (q & 1) !== 0)) q += 1;
+    return q >= lo && q <= hi ? q : overflow(q);
   };
 }
 

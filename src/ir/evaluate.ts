@@ -105,24 +105,65 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
   const productScale = 2 ** (sumFrac - productFrac);
   const toAccum = numberQuantizer(sumFrac, accum);
   const toOut = accumIsExact ? numberQuantizer(sumFrac, out) : numberQuantizer(frac(accum), out);
-  const number = (x: Float64Array, n: number): Float64Array => {
-    const y = new Float64Array(n * rows);
-    for (let e = 0; e < n; e++) {
-      const xb = e * inputs;
-      const yb = e * rows;
-      for (let r = 0; r < rows; r++) {
-        let s = bias[r];
-        const end = rowPtr[r + 1];
-        if (productIsExact) {
-          for (let k = rowPtr[r]; k < end; k++) s += x[xb + col[k]] * weight[k];
-        } else {
-          for (let k = rowPtr[r]; k < end; k++) s += castProduct(x[xb + col[k]] * rawWeight[k]) * productScale;
+  const finish = accumIsExact ? toOut : (v: number) => toOut(toAccum(v));
+  let number: (x: Float64Array, n: number) => Float64Array;
+  if (!productIsExact) {
+    number = (x, n) => {
+      const y = new Float64Array(n * rows);
+      for (let e = 0; e < n; e++) {
+        const xb = e * inputs;
+        for (let r = 0; r < rows; r++) {
+          let s = bias[r];
+          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) s += castProduct(x[xb + col[k]] * rawWeight[k]) * productScale;
+          y[e * rows + r] = finish(s);
         }
-        y[yb + r] = toOut(accumIsExact ? s : toAccum(s));
       }
-    }
-    return y;
-  };
+      return y;
+    };
+  } else if (weight.length * 4 >= rows * inputs) {
+    // Mostly non-zero (dense layers): a dense row-major matrix and four independent partial
+    // sums, so the adds do not wait on each other. Integer sums below 2^53 are exact in any
+    // order, so this reassociation changes no bit.
+    const dense = new Float64Array(rows * inputs);
+    for (let r = 0; r < rows; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) dense[r * inputs + col[k]] = weight[k];
+    const body = inputs - (inputs % 4);
+    number = (x, n) => {
+      const y = new Float64Array(n * rows);
+      for (let e = 0; e < n; e++) {
+        const xb = e * inputs;
+        for (let r = 0; r < rows; r++) {
+          const wb = r * inputs;
+          let s0 = bias[r];
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          let i = 0;
+          for (; i < body; i += 4) {
+            s0 += x[xb + i] * dense[wb + i];
+            s1 += x[xb + i + 1] * dense[wb + i + 1];
+            s2 += x[xb + i + 2] * dense[wb + i + 2];
+            s3 += x[xb + i + 3] * dense[wb + i + 3];
+          }
+          for (; i < inputs; i++) s0 += x[xb + i] * dense[wb + i];
+          y[e * rows + r] = finish(s0 + s1 + s2 + s3);
+        }
+      }
+      return y;
+    };
+  } else {
+    number = (x, n) => {
+      const y = new Float64Array(n * rows);
+      for (let e = 0; e < n; e++) {
+        const xb = e * inputs;
+        for (let r = 0; r < rows; r++) {
+          let s = bias[r];
+          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) s += x[xb + col[k]] * weight[k];
+          y[e * rows + r] = finish(s);
+        }
+      }
+      return y;
+    };
+  }
 
   const bigWeight = Array.from(form.weight, (w) => BigInt(w));
   const bigBias = Array.from({ length: rows }, (_, r) =>
@@ -151,7 +192,15 @@ function checkInputs(c: CompiledModel, inputs: ArrayLike<number | bigint>): numb
   }
   const lo = minMantissa(c.model.input.type);
   const hi = maxMantissa(c.model.input.type);
-  for (let i = 0; i < inputs.length; i++) {
+  const nlo = Number(lo);
+  const nhi = Number(hi);
+  let i = 0;
+  if (ArrayBuffer.isView(inputs) && !(inputs instanceof BigInt64Array) && !(inputs instanceof BigUint64Array)) {
+    // Typed arrays of numbers: one tight check, then the detailed one only if it fails.
+    const a = inputs as unknown as ArrayLike<number>;
+    while (i < a.length && a[i] >= nlo && a[i] <= nhi && a[i] === Math.floor(a[i])) i++;
+  }
+  for (; i < inputs.length; i++) {
     const v = inputs[i];
     const ok = typeof v === "bigint" ? v >= lo && v <= hi : Number.isInteger(v) && v >= Number(lo) && v <= Number(hi);
     if (!ok) {
@@ -190,7 +239,8 @@ export function evaluate(model: ModelIR | CompiledModel, inputs: ArrayLike<numbe
     const out = evaluateBigInt(c, inputs);
     return Float64Array.from(out, Number);
   }
-  let x = inputs instanceof Float64Array ? inputs : Float64Array.from(inputs);
+  // new Float64Array(arrayLike) copies element-wise without the iterator protocol of .from().
+  let x = inputs instanceof Float64Array ? inputs : new Float64Array(inputs as ArrayLike<number>);
   for (const step of c.steps) {
     x = step.number(x, n);
     trace?.push(x);

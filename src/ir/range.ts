@@ -65,7 +65,8 @@ export interface ModelAnalysis {
 
 /** Interval of a cast: rounding is monotone; overflow may widen the result to the whole type. */
 export function castInterval(lo: bigint, hi: bigint, fromFrac: number, to: FixedType): [bigint, bigint] {
-  const wide: FixedType = { ...to, width: to.width + 4096, int: to.int + 4096, overflow: "SAT" };
+  // Rounding alone: the same frac, signed and wide enough that nothing overflows.
+  const wide: FixedType = { ...to, signed: true, width: to.width + 4096, int: to.int + 4096, overflow: "SAT" };
   const rlo = quantize(lo, fromFrac, wide);
   const rhi = quantize(hi, fromFrac, wide);
   const min = minMantissa(to);

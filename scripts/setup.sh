@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what distill needs on a fresh Debian machine with Node 20, only when missing:
+# Debian packages (Verilator for co-simulation) and the npm dependencies (which also build dist/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(verilator)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+stamp=node_modules/.distill-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund
+  cp package-lock.json "$stamp"
+fi

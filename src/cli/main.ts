@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { FixedTypeError } from "../fixed/index.js";
+import { IrError } from "../ir/index.js";
+import { inspectCommand } from "./inspect.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
+function report(e: unknown): never {
+  if (e instanceof IrError || e instanceof FixedTypeError) {
+    console.error(`distill: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+}
+
+try {
+  await yargs(hideBin(process.argv))
+    .scriptName("distill")
+    .version(pkg.version)
+    .command(inspectCommand)
+    .demandCommand(1, "name a command (see --help)")
+    .strict()
+    .fail((msg, err, y) => {
+      if (err) report(err);
+      console.error(`${y.help()}\n\n${msg}`);
+      process.exit(2);
+    })
+    .parseAsync();
+} catch (e) {
+  report(e);
+}
