@@ -15,9 +15,26 @@ const model: ModelIR = {
   name: "bench-252-16-1",
   input: { shape: [252], type: ufixed(10, 10) },
   layers: [
-    { op: "dense", name: "d1", units: 16, weights: { type: quantizedBitsType(8, 0), shape: [252, 16], values: w(252 * 16) }, bias: { type: quantizedBitsType(8, 5), values: w(16) }, product: "exact", accum: "exact", output: quantizedReluType(18, 12) },
+    {
+      op: "dense",
+      name: "d1",
+      units: 16,
+      weights: { type: quantizedBitsType(8, 0), shape: [252, 16], values: w(252 * 16) },
+      bias: { type: quantizedBitsType(8, 5), values: w(16) },
+      product: "exact",
+      accum: "exact",
+      output: quantizedReluType(18, 12),
+    },
     { op: "relu", name: "r1", output: quantizedReluType(10, 6) },
-    { op: "dense", name: "d2", units: 1, weights: { type: quantizedBitsType(8, 0), shape: [16, 1], values: w(16) }, product: "exact", accum: "exact", output: quantizedBitsType(20, 11) },
+    {
+      op: "dense",
+      name: "d2",
+      units: 1,
+      weights: { type: quantizedBitsType(8, 0), shape: [16, 1], values: w(16) },
+      product: "exact",
+      accum: "exact",
+      output: quantizedBitsType(20, 11),
+    },
     { op: "relu", name: "score", output: quantizedReluType(16, 8) },
   ],
 };
@@ -35,4 +52,12 @@ for (let k = 0; k < 5; k++) {
 }
 runs.sort((a, b) => a - b);
 const context = { model: model.name, events, machine: cpus()[0]?.model ?? "unknown", node: process.version };
-console.log(JSON.stringify({ bench: "ir-eval", metric: "ir_eval_events_per_s", value: Math.round(events / runs[2]), unit: "events/s", ...context }));
+console.log(
+  JSON.stringify({
+    bench: "ir-eval",
+    metric: "ir_eval_events_per_s",
+    value: Math.round(events / runs[2]),
+    unit: "events/s",
+    ...context,
+  }),
+);

@@ -1,6 +1,6 @@
+import { match } from "ts-pattern";
 import type { CommandModule } from "yargs";
 import { formatFixedType } from "../fixed/index.js";
-import { match } from "ts-pattern";
 import { analyzeModel, type Layer, readModel } from "../ir/index.js";
 import { table } from "./table.js";
 
@@ -38,9 +38,26 @@ export const inspectCommand: CommandModule<object, { model: string }> = {
       ];
     });
     console.log(
-      table(["#", "layer", "op", "output shape", "product", "accumulator", "output", "params", "non-zero", "sum range", "output range"], rows),
+      table(
+        [
+          "#",
+          "layer",
+          "op",
+          "output shape",
+          "product",
+          "accumulator",
+          "output",
+          "params",
+          "non-zero",
+          "sum range",
+          "output range",
+        ],
+        rows,
+      ),
     );
-    console.log(`\n${params} parameters, ${nonzero} non-zero; ranges are integer mantissas of the types shown`);
+    console.log(
+      `\n${params} parameters, ${nonzero} non-zero; ranges are integer mantissas of the types shown`,
+    );
     for (const w of a.warnings) console.log(`warning: ${w.message}`);
   },
 };

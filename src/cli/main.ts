@@ -6,7 +6,9 @@ import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
 import { inspectCommand } from "./inspect.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 /** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
 function report(e: unknown): never {

@@ -35,7 +35,6 @@ export function quantize(m: bigint, fromFrac: number, to: FixedType): bigint {
   }
 }
 
-
 /**
  * Whether rounding adds one to the floor quotient. `inexact`: some dropped bit is set;
  * `tie`: the dropped part is exactly one half; `above`: more than one half;

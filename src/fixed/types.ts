@@ -4,7 +4,15 @@
  * or exceed `width`. A value is an integer mantissa `m` meaning `m * 2^-frac`.
  */
 
-export const ROUNDING_MODES = ["TRN", "RND", "RND_CONV", "RND_ZERO", "RND_INF", "RND_MIN_INF", "TRN_ZERO"] as const;
+export const ROUNDING_MODES = [
+  "TRN",
+  "RND",
+  "RND_CONV",
+  "RND_ZERO",
+  "RND_INF",
+  "RND_MIN_INF",
+  "TRN_ZERO",
+] as const;
 export type RoundingMode = (typeof ROUNDING_MODES)[number];
 
 export const OVERFLOW_MODES = ["WRAP", "SAT", "SAT_SYM", "SAT_ZERO"] as const;

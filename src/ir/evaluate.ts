@@ -9,7 +9,7 @@ import {
   quantize,
 } from "../fixed/index.js";
 import { IrError } from "./errors.js";
-import { type LinearAnalysis, type ModelAnalysis, analyzeModel } from "./range.js";
+import { analyzeModel, type LinearAnalysis, type ModelAnalysis } from "./range.js";
 import type { ModelIR } from "./types.js";
 import { size } from "./validate.js";
 
@@ -99,7 +99,10 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
   if (form.bias) for (let r = 0; r < rows; r++) bias[r] = form.bias[r] * biasScale;
 
   // Number kernel. With an exact product cast, the shift to sumFrac folds into the weights.
-  const weight = Float64Array.from(form.weight, (w) => w * 2 ** (sumFrac - (productIsExact ? exactProductFrac : productFrac)));
+  const weight = Float64Array.from(
+    form.weight,
+    (w) => w * 2 ** (sumFrac - (productIsExact ? exactProductFrac : productFrac)),
+  );
   const castProduct = numberQuantizer(exactProductFrac, product);
   const rawWeight = form.weight;
   const productScale = 2 ** (sumFrac - productFrac);
@@ -114,39 +117,63 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
         const xb = e * inputs;
         for (let r = 0; r < rows; r++) {
           let s = bias[r];
-          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) s += castProduct(x[xb + col[k]] * rawWeight[k]) * productScale;
+          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++)
+            s += castProduct(x[xb + col[k]] * rawWeight[k]) * productScale;
           y[e * rows + r] = finish(s);
         }
       }
       return y;
     };
   } else if (weight.length * 4 >= rows * inputs) {
-    // Mostly non-zero (dense layers): a dense row-major matrix and four independent partial
-    // sums, so the adds do not wait on each other. Integer sums below 2^53 are exact in any
-    // order, so this reassociation changes no bit.
-    const dense = new Float64Array(rows * inputs);
-    for (let r = 0; r < rows; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) dense[r * inputs + col[k]] = weight[k];
-    const body = inputs - (inputs % 4);
+    // Mostly non-zero (dense layers): rows in groups of eight with weights interleaved, so
+    // each input is loaded once per group and the eight sums are independent chains.
+    // Integer sums below 2^53 are exact in any order, so no bit depends on this layout.
+    const G = 8;
+    const groups = Math.ceil(rows / G);
+    const packed = new Float64Array(groups * G * inputs);
+    for (let r = 0; r < rows; r++) {
+      const base = Math.floor(r / G) * G * inputs + (r % G);
+      for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) packed[base + col[k] * G] = weight[k];
+    }
+    const sums = new Float64Array(groups * G);
+    const biasPadded = new Float64Array(groups * G);
+    biasPadded.set(bias);
     number = (x, n) => {
       const y = new Float64Array(n * rows);
       for (let e = 0; e < n; e++) {
         const xb = e * inputs;
-        for (let r = 0; r < rows; r++) {
-          const wb = r * inputs;
-          let s0 = bias[r];
-          let s1 = 0;
-          let s2 = 0;
-          let s3 = 0;
-          let i = 0;
-          for (; i < body; i += 4) {
-            s0 += x[xb + i] * dense[wb + i];
-            s1 += x[xb + i + 1] * dense[wb + i + 1];
-            s2 += x[xb + i + 2] * dense[wb + i + 2];
-            s3 += x[xb + i + 3] * dense[wb + i + 3];
+        for (let g = 0; g < groups; g++) {
+          const o = G * g;
+          let s0 = biasPadded[o];
+          let s1 = biasPadded[o + 1];
+          let s2 = biasPadded[o + 2];
+          let s3 = biasPadded[o + 3];
+          let s4 = biasPadded[o + 4];
+          let s5 = biasPadded[o + 5];
+          let s6 = biasPadded[o + 6];
+          let s7 = biasPadded[o + 7];
+          let w = o * inputs;
+          for (let i = 0; i < inputs; i++, w += G) {
+            const v = x[xb + i];
+            s0 += v * packed[w];
+            s1 += v * packed[w + 1];
+            s2 += v * packed[w + 2];
+            s3 += v * packed[w + 3];
+            s4 += v * packed[w + 4];
+            s5 += v * packed[w + 5];
+            s6 += v * packed[w + 6];
+            s7 += v * packed[w + 7];
           }
-          for (; i < inputs; i++) s0 += x[xb + i] * dense[wb + i];
-          y[e * rows + r] = finish(s0 + s1 + s2 + s3);
+          sums[o] = s0;
+          sums[o + 1] = s1;
+          sums[o + 2] = s2;
+          sums[o + 3] = s3;
+          sums[o + 4] = s4;
+          sums[o + 5] = s5;
+          sums[o + 6] = s6;
+          sums[o + 7] = s7;
         }
+        for (let r = 0; r < rows; r++) y[e * rows + r] = finish(sums[r]);
       }
       return y;
     };
@@ -188,21 +215,30 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
 
 function checkInputs(c: CompiledModel, inputs: ArrayLike<number | bigint>): number {
   if (inputs.length % c.inputSize !== 0) {
-    throw new IrError(["input"], `${inputs.length} values`, `a multiple of ${c.inputSize} (one event is [${c.model.input.shape}])`);
+    throw new IrError(
+      ["input"],
+      `${inputs.length} values`,
+      `a multiple of ${c.inputSize} (one event is [${c.model.input.shape}])`,
+    );
   }
   const lo = minMantissa(c.model.input.type);
   const hi = maxMantissa(c.model.input.type);
   const nlo = Number(lo);
   const nhi = Number(hi);
   let i = 0;
-  if (ArrayBuffer.isView(inputs) && !(inputs instanceof BigInt64Array) && !(inputs instanceof BigUint64Array)) {
+  if (
+    ArrayBuffer.isView(inputs) &&
+    !(inputs instanceof BigInt64Array) &&
+    !(inputs instanceof BigUint64Array)
+  ) {
     // Typed arrays of numbers: one tight check, then the detailed one only if it fails.
     const a = inputs as unknown as ArrayLike<number>;
     while (i < a.length && a[i] >= nlo && a[i] <= nhi && a[i] === Math.floor(a[i])) i++;
   }
   for (; i < inputs.length; i++) {
     const v = inputs[i];
-    const ok = typeof v === "bigint" ? v >= lo && v <= hi : Number.isInteger(v) && v >= Number(lo) && v <= Number(hi);
+    const ok =
+      typeof v === "bigint" ? v >= lo && v <= hi : Number.isInteger(v) && v >= Number(lo) && v <= Number(hi);
     if (!ok) {
       throw new IrError(
         ["input", Math.floor(i / c.inputSize), i % c.inputSize],
@@ -229,11 +265,19 @@ function compiledOf(m: ModelIR | CompiledModel): CompiledModel {
  * Evaluates a batch: `inputs` holds N events of input mantissas back to back; returns the
  * N x outputSize output mantissas. Every layer's output too when `trace` is given.
  */
-export function evaluate(model: ModelIR | CompiledModel, inputs: ArrayLike<number>, trace?: Float64Array[]): Float64Array {
+export function evaluate(
+  model: ModelIR | CompiledModel,
+  inputs: ArrayLike<number>,
+  trace?: Float64Array[],
+): Float64Array {
   const c = compiledOf(model);
   const n = checkInputs(c, inputs);
   if (c.outputType.width > 53) {
-    throw new IrError(["layers", c.steps.length - 1, "output"], c.outputType.width, "an output of at most 53 bits; use evaluateBigInt");
+    throw new IrError(
+      ["layers", c.steps.length - 1, "output"],
+      c.outputType.width,
+      "an output of at most 53 bits; use evaluateBigInt",
+    );
   }
   if (!c.exactInNumbers) {
     const out = evaluateBigInt(c, inputs);
@@ -249,7 +293,11 @@ export function evaluate(model: ModelIR | CompiledModel, inputs: ArrayLike<numbe
 }
 
 /** The same semantics on BigInt throughout, for any width. */
-export function evaluateBigInt(model: ModelIR | CompiledModel, inputs: ArrayLike<number | bigint>, trace?: bigint[][]): bigint[] {
+export function evaluateBigInt(
+  model: ModelIR | CompiledModel,
+  inputs: ArrayLike<number | bigint>,
+  trace?: bigint[][],
+): bigint[] {
   const c = compiledOf(model);
   const n = checkInputs(c, inputs);
   let x: bigint[] = Array.from({ length: inputs.length }, (_, i) => BigInt(inputs[i]));

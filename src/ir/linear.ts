@@ -6,7 +6,9 @@ import { padBefore, size, windowOut } from "./validate.js";
 export type LinearLayer = DenseLayer | Conv2dLayer | BatchNormLayer | AvgPool2dLayer;
 
 export function isLinear(layer: { op: string }): layer is LinearLayer {
-  return layer.op === "dense" || layer.op === "conv2d" || layer.op === "batchnorm" || layer.op === "avgpool2d";
+  return (
+    layer.op === "dense" || layer.op === "conv2d" || layer.op === "batchnorm" || layer.op === "avgpool2d"
+  );
 }
 
 /**
@@ -73,13 +75,20 @@ export function linearForm(layer: LinearLayer, inShape: readonly number[]): Line
               for (let dx = 0; dx < kw; dx++) {
                 const x = ox * sw + dx - px;
                 if (x < 0 || x >= w) continue;
-                for (let ci = 0; ci < c; ci++) b.add((y * w + x) * c + ci, l.weights.values[((dy * kw + dx) * c + ci) * f + o]);
+                for (let ci = 0; ci < c; ci++)
+                  b.add((y * w + x) * c + ci, l.weights.values[((dy * kw + dx) * c + ci) * f + o]);
               }
             }
             if (l.bias) bias.push(l.bias.values[o]);
             b.endRow();
           }
-      return finish(b, inputs, frac(l.weights.type), l.bias ? bias : undefined, l.bias ? frac(l.bias.type) : 0);
+      return finish(
+        b,
+        inputs,
+        frac(l.weights.type),
+        l.bias ? bias : undefined,
+        l.bias ? frac(l.bias.type) : 0,
+      );
     })
     .with({ op: "batchnorm" }, (l) => {
       const c = inShape[inShape.length - 1];
@@ -100,7 +109,8 @@ export function linearForm(layer: LinearLayer, inShape: readonly number[]): Line
         for (let ox = 0; ox < ow; ox++)
           for (let ci = 0; ci < c; ci++) {
             for (let dy = 0; dy < ph; dy++)
-              for (let dx = 0; dx < pw; dx++) b.add(((oy * l.stride[0] + dy) * w + ox * l.stride[1] + dx) * c + ci, 1);
+              for (let dx = 0; dx < pw; dx++)
+                b.add(((oy * l.stride[0] + dy) * w + ox * l.stride[1] + dx) * c + ci, 1);
             b.endRow();
           }
       // The mean is the sum times 2^-log2(area): weight mantissa 1 with log2(area) fractional bits.

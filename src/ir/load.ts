@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic.js";
 import { IrError } from "./errors.js";
 import { modelToJson, parseModelJson } from "./schema.js";
 import type { ModelIR } from "./types.js";
 import { validateModel } from "./validate.js";
-import { writeFileAtomic } from "../util/atomic.js";
 
 /** Parses and fully validates a model from JSON text; errors carry the file name. */
 export function parseModel(text: string, file?: string): ModelIR {

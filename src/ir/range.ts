@@ -66,7 +66,13 @@ export interface ModelAnalysis {
 /** Interval of a cast: rounding is monotone; overflow may widen the result to the whole type. */
 export function castInterval(lo: bigint, hi: bigint, fromFrac: number, to: FixedType): [bigint, bigint] {
   // Rounding alone: the same frac, signed and wide enough that nothing overflows.
-  const wide: FixedType = { ...to, signed: true, width: to.width + 4096, int: to.int + 4096, overflow: "SAT" };
+  const wide: FixedType = {
+    ...to,
+    signed: true,
+    width: to.width + 4096,
+    int: to.int + 4096,
+    overflow: "SAT",
+  };
   const rlo = quantize(lo, fromFrac, wide);
   const rhi = quantize(hi, fromFrac, wide);
   const min = minMantissa(to);
@@ -100,7 +106,10 @@ export function analyzeModel(model: ModelIR): ModelAnalysis {
     lo: new Array(n).fill(minMantissa(model.input.type)),
     hi: new Array(n).fill(maxMantissa(model.input.type)),
   };
-  let maxAbs = maxMantissa(model.input.type) > abs(minMantissa(model.input.type)) ? maxMantissa(model.input.type) : abs(minMantissa(model.input.type));
+  let maxAbs =
+    maxMantissa(model.input.type) > abs(minMantissa(model.input.type))
+      ? maxMantissa(model.input.type)
+      : abs(minMantissa(model.input.type));
   const warnings: RangeWarning[] = [];
   const layers = model.layers.map((layer, index) => {
     const s = shapes[index];
@@ -115,19 +124,28 @@ export function analyzeModel(model: ModelIR): ModelAnalysis {
         return castInterval(alo, ahi, frac(linear!.accum), s.outType);
       });
       output = out;
-      for (const v of [linear.sumAbsBound, linear.productLo, linear.productHi]) if (abs(v) > maxAbs) maxAbs = abs(v);
+      for (const v of [linear.sumAbsBound, linear.productLo, linear.productHi])
+        if (abs(v) > maxAbs) maxAbs = abs(v);
       const product = declaredProduct(layer);
-      if (product !== "exact" && !fits(linear.productLo, linear.productHi, linear.exactProductFrac, product)) {
+      if (
+        product !== "exact" &&
+        !fits(linear.productLo, linear.productHi, linear.exactProductFrac, product)
+      ) {
         const needed = typeForRange(linear.productLo, linear.productHi, linear.exactProductFrac);
         warnings.push(warning(layer, index, "product", product, needed));
       }
-      if (layer.accum !== "exact" && !fits(minOf(linear.sum.lo), maxOf(linear.sum.hi), linear.sumFrac, layer.accum)) {
+      if (
+        layer.accum !== "exact" &&
+        !fits(minOf(linear.sum.lo), maxOf(linear.sum.hi), linear.sumFrac, layer.accum)
+      ) {
         warnings.push(warning(layer, index, "accum", layer.accum, linear.neededAccum));
       }
     } else {
       output = match(layer)
         .with({ op: "relu" }, (l) =>
-          mapIntervals(input, (lo, hi) => castInterval(lo > 0n ? lo : 0n, hi > 0n ? hi : 0n, inFrac, l.output)),
+          mapIntervals(input, (lo, hi) =>
+            castInterval(lo > 0n ? lo : 0n, hi > 0n ? hi : 0n, inFrac, l.output),
+          ),
         )
         .with({ op: "cast" }, (l) => mapIntervals(input, (lo, hi) => castInterval(lo, hi, inFrac, l.output)))
         .with({ op: "reshape" }, { op: "flatten" }, () => input)
@@ -150,7 +168,13 @@ export function declaredProduct(layer: LinearLayer): TypeOrExact {
   return layer.op === "avgpool2d" ? "exact" : layer.product;
 }
 
-function warning(layer: Layer, index: number, what: "product" | "accum", declared: FixedType, needed: FixedType) {
+function warning(
+  layer: Layer,
+  index: number,
+  what: "product" | "accum",
+  declared: FixedType,
+  needed: FixedType,
+) {
   const message =
     `layer ${index} "${layer.name}": declared ${what} type ap_${declared.signed ? "" : "u"}fixed<${declared.width},${declared.int}> ` +
     `can overflow or round; exact values need ${needed.width} bits (ap_${needed.signed ? "" : "u"}fixed<${needed.width},${needed.int}>)`;
@@ -202,7 +226,8 @@ function analyzeLinear(layer: LinearLayer, s: LayerShapes, input: Intervals): Li
   // Products after their cast, at productFrac.
   const castLo: bigint[] = new Array(pLo.length);
   const castHi: bigint[] = new Array(pHi.length);
-  for (let k = 0; k < pLo.length; k++) [castLo[k], castHi[k]] = castInterval(pLo[k], pHi[k], exactProductFrac, productType);
+  for (let k = 0; k < pLo.length; k++)
+    [castLo[k], castHi[k]] = castInterval(pLo[k], pHi[k], exactProductFrac, productType);
   const sumFrac = form.bias ? Math.max(productFrac, form.biasFrac) : productFrac;
   const pShift = BigInt(sumFrac - productFrac);
   const bShift = BigInt(sumFrac - form.biasFrac);

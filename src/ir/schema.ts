@@ -25,7 +25,11 @@ const name = z.string().min(1);
 
 const intTensor = z.strictObject({ type: fixedTypeString, shape, values: z.array(int) });
 const intVector = z.strictObject({ type: fixedTypeString, values: z.array(int) });
-const linearTypes = { product: typeOrExact.default("exact"), accum: typeOrExact.default("exact"), output: fixedTypeString };
+const linearTypes = {
+  product: typeOrExact.default("exact"),
+  accum: typeOrExact.default("exact"),
+  output: fixedTypeString,
+};
 
 const layer = z.discriminatedUnion("op", [
   z.strictObject({
@@ -97,7 +101,9 @@ function expectation(issue: z.core.$ZodIssue): string {
     case "invalid_union":
       return "an op among dense, conv2d, avgpool2d, batchnorm, relu, cast, reshape, flatten";
     case "too_small":
-      return issue.origin === "array" ? `at least ${issue.minimum} element(s)` : `a value >= ${issue.minimum}`;
+      return issue.origin === "array"
+        ? `at least ${issue.minimum} element(s)`
+        : `a value >= ${issue.minimum}`;
     case "too_big":
       return issue.origin === "array" ? `at most ${issue.maximum} element(s)` : `a value <= ${issue.maximum}`;
     default:

@@ -41,13 +41,18 @@ function checkTensor(t: IntTensor, want: readonly number[], path: (string | numb
     throw new IrError([...path, "shape"], t.shape, `[${want.join(", ")}]`);
   }
   if (t.values.length !== size(want)) {
-    throw new IrError([...path, "values"], `${t.values.length} values`, `${size(want)} values (shape [${want}])`);
+    throw new IrError(
+      [...path, "values"],
+      `${t.values.length} values`,
+      `${size(want)} values (shape [${want}])`,
+    );
   }
   checkValues(t.values, t.type, path);
 }
 
 function checkVector(v: IntVector, n: number, path: (string | number)[]): void {
-  if (v.values.length !== n) throw new IrError([...path, "values"], `${v.values.length} values`, `${n} values`);
+  if (v.values.length !== n)
+    throw new IrError([...path, "values"], `${v.values.length} values`, `${n} values`);
   checkValues(v.values, v.type, path);
 }
 
@@ -72,7 +77,12 @@ export function validateModel(model: ModelIR): LayerShapes[] {
   });
 }
 
-function needRank(layer: Layer, inShape: readonly number[], rank: number, at: (...p: string[]) => unknown[]): void {
+function needRank(
+  layer: Layer,
+  inShape: readonly number[],
+  rank: number,
+  at: (...p: string[]) => unknown[],
+): void {
   if (inShape.length !== rank) {
     const hint = rank === 1 ? "; add a flatten layer before it" : "; add a reshape layer before it";
     throw new IrError(
@@ -102,7 +112,8 @@ function layerOutShape(
       if (l.bias) checkVector(l.bias, l.filters, at("bias"));
       const oh = windowOut(h, l.kernel[0], l.stride[0], l.padding);
       const ow = windowOut(w, l.kernel[1], l.stride[1], l.padding);
-      if (oh < 1 || ow < 1) throw new IrError(at("kernel"), l.kernel, `a kernel no larger than the input ${h}x${w}`);
+      if (oh < 1 || ow < 1)
+        throw new IrError(at("kernel"), l.kernel, `a kernel no larger than the input ${h}x${w}`);
       return [oh, ow, l.filters];
     })
     .with({ op: "avgpool2d" }, (l) => {

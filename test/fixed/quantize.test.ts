@@ -102,7 +102,11 @@ describe("quantize: wide types (property tests)", () => {
     overflow: fc.constantFrom(...OVERFLOW_MODES),
   });
   const wideType = fc
-    .record({ signed: fc.boolean(), width: fc.integer({ min: 1, max: 64 }), int: fc.integer({ min: -20, max: 90 }) })
+    .record({
+      signed: fc.boolean(),
+      width: fc.integer({ min: 1, max: 64 }),
+      int: fc.integer({ min: -20, max: 90 }),
+    })
     .chain((t) => modes.map((mo) => fixedType(t.signed, t.width, t.int, mo.round, mo.overflow)));
   const mantissa = fc.bigInt({ min: -(1n << 130n), max: 1n << 130n });
 
@@ -127,7 +131,11 @@ describe("quantize: wide types (property tests)", () => {
 
   it("the number specialisation equals quantize while values stay below 2^53", () => {
     const safeType = fc
-      .record({ signed: fc.boolean(), width: fc.integer({ min: 1, max: 40 }), int: fc.integer({ min: -8, max: 40 }) })
+      .record({
+        signed: fc.boolean(),
+        width: fc.integer({ min: 1, max: 40 }),
+        int: fc.integer({ min: -8, max: 40 }),
+      })
       .chain((t) => modes.map((mo) => fixedType(t.signed, t.width, t.int, mo.round, mo.overflow)));
     fc.assert(
       fc.property(

@@ -35,7 +35,9 @@ describe("evaluator on the hand-written examples (values worked out by hand)", (
   });
 
   it("rejects inputs outside the input type with the event and element", () => {
-    expect(() => evaluate(v1, [1, 2, 3, 4, 5, 6, 1024, 0])).toThrow(/input\[1\]\[2\]: found 1024, expected an integer mantissa in 0..1023/);
+    expect(() => evaluate(v1, [1, 2, 3, 4, 5, 6, 1024, 0])).toThrow(
+      /input\[1\]\[2\]: found 1024, expected an integer mantissa in 0..1023/,
+    );
     expect(() => evaluate(v1, [1, 2, 3])).toThrow(/found "3 values", expected a multiple of 4/);
     expect(() => evaluate(v1, [1, 2, 3, 0.5])).toThrow(/input\[0\]\[3\]: found 0.5/);
   });

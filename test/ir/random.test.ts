@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { compileModel, evaluate, evaluateBigInt, modelToJson, parseModel, resolveExactTypes } from "../../src/ir/index.js";
+import {
+  compileModel,
+  evaluate,
+  evaluateBigInt,
+  modelToJson,
+  parseModel,
+  resolveExactTypes,
+} from "../../src/ir/index.js";
 import { naiveEvaluate } from "../support/naive-eval.js";
 import { randomInputs, randomModel } from "../support/random-model.js";
 
@@ -17,8 +24,13 @@ describe("evaluator on random models against the naive reference", () => {
       for (let e = 0; e < events; e++) {
         const want = naiveEvaluate(model, Array.from(x.subarray(e * c.inputSize, (e + 1) * c.inputSize)));
         const slice = Array.from(got.subarray(e * c.outputSize, (e + 1) * c.outputSize), BigInt);
-        if (slice.join() !== want.join() || big.slice(e * c.outputSize, (e + 1) * c.outputSize).join() !== want.join()) {
-          throw new Error(`seed ${seed} event ${e}: evaluate ${slice}, bigint ${big.slice(e * c.outputSize, (e + 1) * c.outputSize)}, naive ${want}`);
+        if (
+          slice.join() !== want.join() ||
+          big.slice(e * c.outputSize, (e + 1) * c.outputSize).join() !== want.join()
+        ) {
+          throw new Error(
+            `seed ${seed} event ${e}: evaluate ${slice}, bigint ${big.slice(e * c.outputSize, (e + 1) * c.outputSize)}, naive ${want}`,
+          );
         }
       }
     }

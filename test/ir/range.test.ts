@@ -17,10 +17,14 @@ describe("range analysis", () => {
     const m = readModel("data/models/v1-tiny.ir.json");
     const narrow: ModelIR = {
       ...m,
-      layers: m.layers.map((l) => (l.name === "dense1" ? { ...l, accum: parseFixedType("ap_fixed<12,5>") } : l)),
+      layers: m.layers.map((l) =>
+        l.name === "dense1" ? { ...l, accum: parseFixedType("ap_fixed<12,5>") } : l,
+      ),
     };
     const a = analyzeModel(narrow);
     expect(a.warnings).toHaveLength(1);
-    expect(a.warnings[0].message).toMatch(/layer 0 "dense1": declared accum type ap_fixed<12,5> can overflow or round; exact values need 19 bits/);
+    expect(a.warnings[0].message).toMatch(
+      /layer 0 "dense1": declared accum type ap_fixed<12,5> can overflow or round; exact values need 19 bits/,
+    );
   });
 });

@@ -39,7 +39,11 @@ export function naiveEvaluate(model: ModelIR, input: readonly number[]): bigint[
           const products: bigint[] = [];
           let pFrac = fx + fw;
           for (let i = 0; i < n; i++) {
-            const [p, pf] = cast(x[i] * BigInt(layer.weights.values[i * layer.units + j]), fx + fw, layer.product);
+            const [p, pf] = cast(
+              x[i] * BigInt(layer.weights.values[i * layer.units + j]),
+              fx + fw,
+              layer.product,
+            );
             products.push(p);
             pFrac = pf;
           }

@@ -33,7 +33,13 @@ export interface RandomModelOptions {
 
 function randomType(r: Rng, maxWidth: number, signed?: boolean): FixedType {
   const width = r.int(2, maxWidth);
-  return fixedType(signed ?? r.next() < 0.5, width, r.int(-2, width + 3), r.pick(ROUNDING_MODES), r.pick(OVERFLOW_MODES));
+  return fixedType(
+    signed ?? r.next() < 0.5,
+    width,
+    r.int(-2, width + 3),
+    r.pick(ROUNDING_MODES),
+    r.pick(OVERFLOW_MODES),
+  );
 }
 
 /** Values over the whole type range, with zeros and both extremes over-represented. */
@@ -51,7 +57,15 @@ function randomValues(r: Rng, n: number, t: FixedType): number[] {
 
 function tensor(r: Rng, shape: number[], maxWidth: number): IntTensor {
   const type = randomType(r, maxWidth, true);
-  return { type, shape, values: randomValues(r, shape.reduce((a, b) => a * b, 1), type) };
+  return {
+    type,
+    shape,
+    values: randomValues(
+      r,
+      shape.reduce((a, b) => a * b, 1),
+      type,
+    ),
+  };
 }
 function vector(r: Rng, n: number, maxWidth: number): IntVector {
   const type = randomType(r, maxWidth, true);
@@ -82,8 +96,10 @@ export function randomModel(seed: number, o: RandomModelOptions = {}): ModelIR {
         const stride: [number, number] = [r.int(1, 2), r.int(1, 2)];
         const padding = r.pick(["valid", "same"] as const);
         const filters = r.int(1, 3);
-        const oh = padding === "same" ? Math.ceil(h / stride[0]) : Math.floor((h - kernel[0]) / stride[0]) + 1;
-        const ow = padding === "same" ? Math.ceil(w / stride[1]) : Math.floor((w - kernel[1]) / stride[1]) + 1;
+        const oh =
+          padding === "same" ? Math.ceil(h / stride[0]) : Math.floor((h - kernel[0]) / stride[0]) + 1;
+        const ow =
+          padding === "same" ? Math.ceil(w / stride[1]) : Math.floor((w - kernel[1]) / stride[1]) + 1;
         layers.push({
           op: "conv2d",
           name,
@@ -97,11 +113,28 @@ export function randomModel(seed: number, o: RandomModelOptions = {}): ModelIR {
         });
         shape = [oh, ow, filters];
       } else if (choice === 2 && h >= 2 && w >= 2) {
-        const pool = r.pick([[2, 2], [1, 2], [2, 1]] as [number, number][]);
-        layers.push({ op: "avgpool2d", name, pool, stride: pool, accum: "exact", output: randomType(r, maxWidth) });
+        const pool = r.pick([
+          [2, 2],
+          [1, 2],
+          [2, 1],
+        ] as [number, number][]);
+        layers.push({
+          op: "avgpool2d",
+          name,
+          pool,
+          stride: pool,
+          accum: "exact",
+          output: randomType(r, maxWidth),
+        });
         shape = [Math.floor(h / pool[0]), Math.floor(w / pool[1]), c];
       } else if (choice === 3) {
-        layers.push({ op: "batchnorm", name, scale: vector(r, c, 8), shift: vector(r, c, 10), ...linearTypes(r, o, maxWidth) });
+        layers.push({
+          op: "batchnorm",
+          name,
+          scale: vector(r, c, 8),
+          shift: vector(r, c, 10),
+          ...linearTypes(r, o, maxWidth),
+        });
       } else if (choice === 4) {
         layers.push({ op: r.pick(["relu", "cast"] as const), name, output: randomType(r, maxWidth) });
       } else {
@@ -122,7 +155,13 @@ export function randomModel(seed: number, o: RandomModelOptions = {}): ModelIR {
         });
         shape = [units];
       } else if (choice === 2) {
-        layers.push({ op: "batchnorm", name, scale: vector(r, shape[0], 8), shift: vector(r, shape[0], 10), ...linearTypes(r, o, maxWidth) });
+        layers.push({
+          op: "batchnorm",
+          name,
+          scale: vector(r, shape[0], 8),
+          shift: vector(r, shape[0], 10),
+          ...linearTypes(r, o, maxWidth),
+        });
       } else {
         layers.push({ op: r.pick(["relu", "cast"] as const), name, output: randomType(r, maxWidth) });
       }
