@@ -5,7 +5,7 @@
 import { cpus } from "node:os";
 import { quantizedBitsType, quantizedReluType, ufixed } from "../../src/fixed/index.js";
 import { compileModel, evaluate, type ModelIR } from "../../src/ir/index.js";
-import { rng } from "../../test/support/random-model.js";
+import { rng } from "../../src/util/rng.js";
 
 const r = rng(2026);
 const w = (n: number) => Array.from({ length: n }, () => (r.next() < 0.3 ? 0 : r.int(-128, 127)));

@@ -7,22 +7,7 @@ import {
   ROUNDING_MODES,
 } from "../../src/fixed/index.js";
 import type { IntTensor, IntVector, Layer, ModelIR, TypeOrExact } from "../../src/ir/index.js";
-
-/** Small deterministic PRNG (mulberry32) so random models are reproducible from a seed. */
-export function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  return { next, int, pick };
-}
-export type Rng = ReturnType<typeof rng>;
+import { type Rng, rng } from "../../src/util/rng.js";
 
 export interface RandomModelOptions {
   /** Allow types wider than 53 bits (exercises the BigInt kernels). */
