@@ -22,8 +22,8 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm ci" >&2
   # npm 11.19 writes lock files without the other platforms' optional packages of
   # @biomejs/biome and then refuses them in `npm ci`; `npm install` honours the same lock.
-  if ! npm ci --no-audit --no-fund; then
-    echo "setup: npm ci refused the lock file; installing from it with npm install" >&2
+  if ! npm ci --no-audit --no-fund >/tmp/distill-npm-ci.log 2>&1; then
+    echo "setup: npm ci refused the lock file ($(grep -m1 'npm error code' /tmp/distill-npm-ci.log)); installing from it with npm install" >&2
     npm install --no-audit --no-fund
   fi
   cp package-lock.json "$stamp"
