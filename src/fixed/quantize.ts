@@ -125,8 +125,3 @@ export function castIsExact(lo: bigint, hi: bigint, fromFrac: number, to: FixedT
   const s = BigInt(-shift);
   return lo << s >= minMantissa(to) && hi << s <= maxMantissa(to);
 }
-
-/** The exact real value of a mantissa, for display only (never used in arithmetic). */
-export function toReal(m: bigint | number, fracBits: number): number {
-  return Number(m) * 2 ** -fracBits;
-}

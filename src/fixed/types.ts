@@ -87,16 +87,6 @@ export function maxMantissa(t: FixedType): bigint {
   return t.signed ? (1n << BigInt(t.width - 1)) - 1n : (1n << BigInt(t.width)) - 1n;
 }
 
-export function sameFixedType(a: FixedType, b: FixedType): boolean {
-  return (
-    a.signed === b.signed &&
-    a.width === b.width &&
-    a.int === b.int &&
-    a.round === b.round &&
-    a.overflow === b.overflow
-  );
-}
-
 /** The narrowest type with the given fractional bits whose range covers mantissas [lo, hi]. */
 export function typeForRange(
   lo: bigint,

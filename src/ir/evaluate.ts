@@ -35,7 +35,6 @@ export interface CompiledModel {
 }
 
 interface Step {
-  readonly rows: number;
   readonly number: (x: Float64Array, n: number) => Float64Array;
   readonly bigint: (x: readonly bigint[], n: number) => bigint[];
 }
@@ -52,7 +51,6 @@ export function compileModel(model: ModelIR): CompiledModel {
       .with({ op: "relu" }, (l) => elementwise(rows, inFrac, l.output, true))
       .with({ op: "cast" }, (l) => elementwise(rows, inFrac, l.output, false))
       .with({ op: "reshape" }, { op: "flatten" }, () => ({
-        rows,
         number: (x: Float64Array) => x,
         bigint: (x: readonly bigint[]) => [...x],
       }))
@@ -76,7 +74,6 @@ export function compileModel(model: ModelIR): CompiledModel {
 function elementwise(rows: number, inFrac: number, out: FixedType, relu: boolean): Step {
   const q = numberQuantizer(inFrac, out);
   return {
-    rows,
     number: (x, n) => {
       const y = new Float64Array(n * rows);
       for (let i = 0; i < y.length; i++) y[i] = q(relu && x[i] < 0 ? 0 : x[i]);
@@ -210,7 +207,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
     }
     return y;
   };
-  return { rows, number, bigint };
+  return { number, bigint };
 }
 
 function checkInputs(c: CompiledModel, inputs: ArrayLike<number | bigint>): number {

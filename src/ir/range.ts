@@ -129,14 +129,14 @@ export function analyzeModel(model: ModelIR): ModelAnalysis {
       const product = declaredProduct(layer);
       if (
         product !== "exact" &&
-        !fits(linear.productLo, linear.productHi, linear.exactProductFrac, product)
+        !castIsExact(linear.productLo, linear.productHi, linear.exactProductFrac, product)
       ) {
         const needed = typeForRange(linear.productLo, linear.productHi, linear.exactProductFrac);
         warnings.push(warning(layer, index, "product", product, needed));
       }
       if (
         layer.accum !== "exact" &&
-        !fits(minOf(linear.sum.lo), maxOf(linear.sum.hi), linear.sumFrac, layer.accum)
+        !castIsExact(minOf(linear.sum.lo), maxOf(linear.sum.hi), linear.sumFrac, layer.accum)
       ) {
         warnings.push(warning(layer, index, "accum", layer.accum, linear.neededAccum));
       }
@@ -159,9 +159,6 @@ export function analyzeModel(model: ModelIR): ModelAnalysis {
   });
   return { layers, warnings, maxAbs };
 }
-
-/** Whether the cast from fromFrac to `to` leaves every value in [lo, hi] unchanged. */
-const fits = (lo: bigint, hi: bigint, fromFrac: number, to: FixedType) => castIsExact(lo, hi, fromFrac, to);
 
 /** The declared product type; average pooling multiplies by an exact power of two. */
 export function declaredProduct(layer: LinearLayer): TypeOrExact {
