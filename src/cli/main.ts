@@ -2,8 +2,11 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { ConfigError } from "../config/target.js";
 import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
+import { ScheduleError } from "../rtl/schedule.js";
+import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -12,7 +15,12 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 /** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
 function report(e: unknown): never {
-  if (e instanceof IrError || e instanceof FixedTypeError) {
+  if (
+    e instanceof IrError ||
+    e instanceof FixedTypeError ||
+    e instanceof ConfigError ||
+    e instanceof ScheduleError
+  ) {
     console.error(`distill: ${e.message}`);
     process.exit(1);
   }
@@ -24,6 +32,7 @@ try {
     .scriptName("distill")
     .version(pkg.version)
     .command(inspectCommand)
+    .command(emitRtlCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
@@ -42,7 +42,10 @@ const targetsDir = fileURLToPath(new URL("../../configs/targets/", import.meta.u
 export function loadTarget(nameOrPath: string): Target {
   const file = nameOrPath.endsWith(".json") ? nameOrPath : `${targetsDir}${nameOrPath}.json`;
   if (!existsSync(file)) {
-    throw new ConfigError(`${file}: no such target file (known targets: virtex7-2, vu9p-2)`);
+    const known = readdirSync(targetsDir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => f.slice(0, -5));
+    throw new ConfigError(`${file}: no such target file (known targets: ${known.join(", ")})`);
   }
   let raw: unknown;
   try {

@@ -79,16 +79,27 @@ export function castInterval(lo: bigint, hi: bigint, fromFrac: number, to: Fixed
   const max = maxMantissa(to);
   if (rlo >= min && rhi <= max) return [rlo, rhi];
   const clamp = (v: bigint) => (v < min ? min : v > max ? max : v);
-  return match(to.overflow)
-    .with("SAT", (): [bigint, bigint] => [clamp(rlo), clamp(rhi)])
-    .with("SAT_SYM", (): [bigint, bigint] => [rlo < min ? (to.signed ? min + 1n : min) : rlo, clamp(rhi)])
-    .with("SAT_ZERO", (): [bigint, bigint] => {
-      const a = clamp(rlo);
-      const b = clamp(rhi);
-      return [a < 0n ? a : 0n, b > 0n ? b : 0n];
-    })
-    .with("WRAP", (): [bigint, bigint] => [min, max])
-    .exhaustive();
+  return (
+    match(to.overflow)
+      .with("SAT", (): [bigint, bigint] => [clamp(rlo), clamp(rhi)])
+      // Only values below the minimum go to -max; the minimum itself, when reached, stays.
+      .with("SAT_SYM", (): [bigint, bigint] => {
+        const symLo = to.signed ? min + 1n : min;
+        const lo = rlo > max ? max : rlo >= min ? rlo : rhi >= min ? min : symLo;
+        const hi = rhi < min ? symLo : clamp(rhi);
+        // -max can exceed the largest in-range result (width 1: -max = 0).
+        return [lo, rlo < min && symLo > hi ? symLo : hi];
+      })
+      // Overflowed values go to zero; the in-range part, if any, stays.
+      .with("SAT_ZERO", (): [bigint, bigint] => {
+        const inLo = rlo > min ? rlo : min;
+        const inHi = rhi < max ? rhi : max;
+        if (inLo > inHi) return [0n, 0n];
+        return [inLo < 0n ? inLo : 0n, inHi > 0n ? inHi : 0n];
+      })
+      .with("WRAP", (): [bigint, bigint] => [min, max])
+      .exhaustive()
+  );
 }
 
 const abs = (v: bigint) => (v < 0n ? -v : v);

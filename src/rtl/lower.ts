@@ -134,6 +134,11 @@ function lowerLinear(
   shared += extractCommonTerms(b, rowsTerms, `${name}_s`).extracted;
   const rows = rowsTerms.map((terms, r) => {
     const sum = sumTerms(b, terms, rowConst[r], `${name}_o${r}`, level);
+    // Range analysis knows each row's exact interval; the adder tree's is looser.
+    const d = sumFrac - la.sumFrac;
+    if (d >= 0 && b.node(sum).op !== "const" && b.node(sum).op !== "input") {
+      b.narrow(sum, la.sum.lo[r] << BigInt(d), la.sum.hi[r] << BigInt(d));
+    }
     // The accumulator cast, when it can change the value; otherwise the sum passes unchanged.
     const n = b.node(sum);
     if (castIsExact(n.lo, n.hi, sumFrac, la.accum)) return { id: sum, frac: sumFrac };

@@ -199,6 +199,19 @@ export class NetlistBuilder {
     return this.make({ op: "sat", a, signed, width, overflow }, name, lo, hi);
   }
 
+  /**
+   * Tightens a node's interval with a bound proven elsewhere (exact range analysis of the
+   * model). Interval arithmetic over shared subexpressions is sound but loose; this keeps
+   * widths exact. Consumers built earlier keep their own (sound) intervals.
+   */
+  narrow(id: number, lo: bigint, hi: bigint): void {
+    const n = this.nodes[id];
+    const nlo = max(n.lo, lo);
+    const nhi = min(n.hi, hi);
+    if (nlo > nhi) throw new Error(`internal: node ${id} range [${n.lo}, ${n.hi}] misses [${lo}, ${hi}]`);
+    this.nodes[id] = { ...n, lo: nlo, hi: nhi };
+  }
+
   build(outputs: readonly number[], outputSigned: boolean, outputWidth: number): Netlist {
     return {
       nodes: this.nodes,

@@ -1,4 +1,4 @@
-import type { NetlistBuilder } from "./netlist.js";
+import { type NetlistBuilder, nodeWidth } from "./netlist.js";
 
 /** A signal scaled by a signed power of two: (neg ? -1 : 1) * (sig << shift). */
 export interface Term {
@@ -45,34 +45,92 @@ function decode(key: number): { a: number; b: number; delta: number; sub: boolea
   return { a: Math.floor(k / SIG_BITS), b: k % SIG_BITS, delta, sub };
 }
 
+/**
+ * Pattern counts with the best pattern on top of a lazy max-heap. A pattern's score is its
+ * count times the bits its adder really computes (where the two operands overlap), so wide
+ * shared sums, which save the most logic, are extracted first. Stale heap entries (whose
+ * count has changed since they were pushed) are skipped when they surface.
+ */
 class PatternCounts {
   private readonly count = new Map<number, number>();
-  /** Patterns by count, for counts of two or more; each Set keeps insertion order (determinism). */
-  private readonly buckets: Set<number>[] = [];
-  private top = 0;
+  private readonly heapScore: number[] = [];
+  private readonly heapKey: number[] = [];
+  private readonly heapCount: number[] = [];
+
+  constructor(private readonly bits: (key: number) => number) {}
 
   change(key: number, by: number): void {
     if (key < 0) return;
-    const old = this.count.get(key) ?? 0;
-    const now = old + by;
+    const now = (this.count.get(key) ?? 0) + by;
     if (now === 0) this.count.delete(key);
     else this.count.set(key, now);
-    if (old >= 2) this.buckets[old].delete(key);
-    if (now >= 2) {
-      this.buckets[now] ??= new Set();
-      this.buckets[now].add(key);
-      if (now > this.top) this.top = now;
+    if (by > 0 && now >= 2) this.push(now * this.bits(key), key, now);
+  }
+
+  /** The best pattern occurring at least twice. */
+  best(): number | undefined {
+    while (this.heapKey.length > 0) {
+      const key = this.heapKey[0];
+      const c = this.heapCount[0];
+      this.pop();
+      const now = this.count.get(key) ?? 0;
+      if (now < 2) continue;
+      // A count that fell since the push: re-file the pattern under its current score.
+      if (now !== c) {
+        this.push(now * this.bits(key), key, now);
+        continue;
+      }
+      return key;
+    }
+    return undefined;
+  }
+
+  /** Ordered by score, then by key for determinism. */
+  private above(i: number, j: number): boolean {
+    const a = this.heapScore[i];
+    const b = this.heapScore[j];
+    return a > b || (a === b && this.heapKey[i] < this.heapKey[j]);
+  }
+
+  private swap(i: number, j: number): void {
+    const s = this.heapScore;
+    const k = this.heapKey;
+    const c = this.heapCount;
+    [s[i], s[j]] = [s[j], s[i]];
+    [k[i], k[j]] = [k[j], k[i]];
+    [c[i], c[j]] = [c[j], c[i]];
+  }
+
+  private push(score: number, key: number, count: number): void {
+    this.heapScore.push(score);
+    this.heapKey.push(key);
+    this.heapCount.push(count);
+    let i = this.heapKey.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.above(i, p)) break;
+      this.swap(i, p);
+      i = p;
     }
   }
 
-  /** The most frequent pattern occurring at least twice. */
-  best(): number | undefined {
-    while (this.top >= 2) {
-      const b = this.buckets[this.top];
-      if (b && b.size > 0) return b.values().next().value;
-      this.top--;
+  private pop(): void {
+    const last = this.heapKey.length - 1;
+    this.swap(0, last);
+    this.heapScore.pop();
+    this.heapKey.pop();
+    this.heapCount.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < last && this.above(l, m)) m = l;
+      if (r < last && this.above(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
     }
-    return undefined;
   }
 }
 
@@ -87,7 +145,14 @@ export interface CseStats {
 export function extractCommonTerms(b: NetlistBuilder, rows: Term[][], name: string): CseStats {
   if (b.nodes.length >= SIG_BITS)
     throw new Error(`netlist too large for pattern keys (${b.nodes.length} nodes)`);
-  const counts = new PatternCounts();
+  const width = (sig: number) => nodeWidth(b.node(sig));
+  const counts = new PatternCounts((key) => {
+    const p = decode(key);
+    const sa = Math.max(0, -p.delta);
+    const sb = Math.max(0, p.delta);
+    const overlap = Math.min(sa + width(p.a), sb + width(p.b)) - Math.max(sa, sb);
+    return 1 + Math.max(0, overlap);
+  });
   /** rowsOf[sig]: rows holding sig, with how many terms of sig each holds. */
   const rowsOf = new Map<number, Map<number, number>>();
   const track = (sig: number, row: number, by: number) => {
