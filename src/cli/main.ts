@@ -2,8 +2,10 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { DataError } from "../data/index.js";
 import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
+import { dataCommand } from "./data.js";
 import { inspectCommand } from "./inspect.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -12,7 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 /** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
 function report(e: unknown): never {
-  if (e instanceof IrError || e instanceof FixedTypeError) {
+  if (e instanceof IrError || e instanceof FixedTypeError || e instanceof DataError) {
     console.error(`distill: ${e.message}`);
     process.exit(1);
   }
@@ -24,6 +26,7 @@ try {
     .scriptName("distill")
     .version(pkg.version)
     .command(inspectCommand)
+    .command(dataCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {
@@ -33,5 +36,10 @@ try {
     })
     .parseAsync();
 } catch (e) {
+  // A failed .check() inside a nested command (data generate) reaches here as its message.
+  if (typeof e === "string") {
+    console.error(`distill: ${e}`);
+    process.exit(2);
+  }
   report(e);
 }
