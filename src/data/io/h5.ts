@@ -193,8 +193,7 @@ function describeH5(m: H5, f: H5File, file: string, opts: ReadOptions): EventSou
 
 /**
  * Writes chunked, extensible datasets to a temporary file: images in chunks of 1024 events
- * (about 500 kB), per-event numbers in chunks of 65536 (small chunks made appends that do
- * not fall on chunk boundaries ten times slower).
+ * (about 500 kB), per-event numbers in chunks of 65536.
  */
 export async function createH5(file: string, opts: WriteOptions = {}): Promise<EventSink> {
   const m = await loadH5();
@@ -233,8 +232,7 @@ export async function createH5(file: string, opts: WriteOptions = {}): Promise<E
       if (first) f.create_attribute("source", chunk.source);
       append(EVENTS, chunk.et, "<H", [N_PHI, N_ETA]);
       if (chunk.labels) {
-        // A copy: h5wasm wrote an Int32Array view into a larger buffer seven times slower.
-        const d = append(LABELS, chunk.labels.slice(), "<i", []);
+        const d = append(LABELS, chunk.labels, "<i", []);
         if (first && chunk.labelNames) d.create_attribute("label_names", JSON.stringify(chunk.labelNames));
       }
       for (const [k, v] of Object.entries(chunk.meta)) append(k, v, "<f", []);
