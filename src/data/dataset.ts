@@ -152,10 +152,13 @@ export class Dataset implements DatasetParts {
     }
     const names = parts[0]?.labelNames;
     const sameNames = parts.every(
-      (p) => p.labels && p.labelNames?.length === names?.length && p.labelNames?.every((x, i) => x === names?.[i]),
+      (p) =>
+        p.labels && p.labelNames?.length === names?.length && p.labelNames?.every((x, i) => x === names?.[i]),
     );
     const join = <T extends Int32Array | Float32Array | Uint8Array>(arrays: T[]): T => {
-      const out = new (arrays[0].constructor as new (n: number) => T)(arrays.reduce((s, a) => s + a.length, 0));
+      const out = new (arrays[0].constructor as new (n: number) => T)(
+        arrays.reduce((s, a) => s + a.length, 0),
+      );
       let o = 0;
       for (const a of arrays) {
         out.set(a, o);

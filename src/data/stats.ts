@@ -48,7 +48,10 @@ export class EventStats {
   etSumGeV(): { mean: number; std: number } {
     const n = Math.max(1, this.count);
     const mean = this.sumEt / n;
-    return { mean: mean * ET_LSB_GEV, std: Math.sqrt(Math.max(0, this.sumEt2 / n - mean * mean)) * ET_LSB_GEV };
+    return {
+      mean: mean * ET_LSB_GEV,
+      std: Math.sqrt(Math.max(0, this.sumEt2 / n - mean * mean)) * ET_LSB_GEV,
+    };
   }
 
   /** Mean magnitude of the vector sum of region ET (missing ET of the regions), GeV. */

@@ -13,7 +13,18 @@ describe("distill data", () => {
 
   it("generates, inspects and converts labelled events", () => {
     const h5 = join(dir, "g.h5");
-    const gen = cli("data", "generate", "-o", h5, "--samples", "background,monojet", "-n", "300", "--seed", "5");
+    const gen = cli(
+      "data",
+      "generate",
+      "-o",
+      h5,
+      "--samples",
+      "background,monojet",
+      "-n",
+      "300",
+      "--seed",
+      "5",
+    );
     expect(gen.status).toBe(0);
     expect(gen.stdout).toMatch(/g\.h5: 600 events \(background, monojet; seed 5\)/);
     const info = cli("data", "inspect", h5);
@@ -32,7 +43,7 @@ describe("distill data", () => {
   it("reports bad input in one line with exit code 1, and clips with --saturate", () => {
     const file = join(dir, "events.npy");
     const header = "{'descr': '<u2', 'fortran_order': False, 'shape': (1, 252), }";
-    const padded = header + " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+    const padded = `${header + " ".repeat(63 - ((10 + header.length) % 64))}\n`;
     const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, padded.length, 0]);
     const data = new Uint16Array(252);
     data[3 * 14 + 7] = 1100;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  Dataset,
   DataError,
+  Dataset,
   etaRegionOf,
   N_REGIONS,
   phiRegionOf,
@@ -35,9 +35,13 @@ describe("geometry", () => {
   });
 
   it("maps pseudorapidity to the 14 CMS regions within |eta| < 3", () => {
-    expect([etaRegionOf(-2.9), etaRegionOf(-0.01), etaRegionOf(0), etaRegionOf(1.8), etaRegionOf(2.99)]).toEqual([
-      0, 6, 7, 12, 13,
-    ]);
+    expect([
+      etaRegionOf(-2.9),
+      etaRegionOf(-0.01),
+      etaRegionOf(0),
+      etaRegionOf(1.8),
+      etaRegionOf(2.99),
+    ]).toEqual([0, 6, 7, 12, 13]);
     expect([etaRegionOf(3), etaRegionOf(-3.1), etaRegionOf(Number.NaN)]).toEqual([-1, -1, -1]);
   });
 });
@@ -95,7 +99,13 @@ describe("dataset container", () => {
 
 describe("DataError", () => {
   it("prints file, dataset or line, event, region (phi, eta), found and expected", () => {
-    const e = new DataError({ file: "events.npy", event: 12, region: 3 * 14 + 7 }, "1100", "0..1023 (use --saturate to clip)");
-    expect(e.message).toBe("events.npy: event 12, region (phi 3, eta 7): found 1100, expected 0..1023 (use --saturate to clip)");
+    const e = new DataError(
+      { file: "events.npy", event: 12, region: 3 * 14 + 7 },
+      "1100",
+      "0..1023 (use --saturate to clip)",
+    );
+    expect(e.message).toBe(
+      "events.npy: event 12, region (phi 3, eta 7): found 1100, expected 0..1023 (use --saturate to clip)",
+    );
   });
 });

@@ -36,7 +36,8 @@ export function features(d: Dataset, i: number) {
   for (let dp = -1; dp <= 1; dp++) {
     for (let de = -1; de <= 1; de++) {
       const e = e0 + de;
-      if ((dp || de) && e >= 0 && e < N_ETA) neighbour = Math.max(neighbour, ev[((p0 + dp + N_PHI) % N_PHI) * N_ETA + e] / 2);
+      if ((dp || de) && e >= 0 && e < N_ETA)
+        neighbour = Math.max(neighbour, ev[((p0 + dp + N_PHI) % N_PHI) * N_ETA + e] / 2);
     }
   }
   return { sum, met: Math.hypot(px, py), max, opposite, neighbour, occupancy: occupied / ev.length, above10 };

@@ -202,7 +202,9 @@ describe("generator config", () => {
     const bad = structuredClone(config) as any;
     bad.pileup.meanPileup = -1;
     expect(() => parseGeneratorConfig(bad, "g.json")).toThrow(DataError);
-    expect(() => parseGeneratorConfig(bad, "g.json")).toThrow(/g\.json: found a problem at pileup\.meanPileup/);
+    expect(() => parseGeneratorConfig(bad, "g.json")).toThrow(
+      /g\.json: found a problem at pileup\.meanPileup/,
+    );
   });
 
   it("rejects unknown fields (a misspelt parameter is not silently ignored)", () => {

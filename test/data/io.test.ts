@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as h5 from "h5wasm/node";
@@ -26,7 +34,7 @@ const PATHS: Record<Format, string> = { h5: "e.h5", npy: "e.npy", png: "pngs", l
 /** A .npy file written by hand (independently of the reader under test). */
 function npy(descr: string, shape: number[], bytes: Uint8Array): Buffer {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")},), }`;
-  header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+  header += `${" ".repeat(63 - ((10 + header.length) % 64))}\n`;
   const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
   pre.writeUInt16LE(header.length, 8);
   return Buffer.concat([pre, Buffer.from(header, "latin1"), bytes]);
@@ -95,7 +103,10 @@ describe("round trips between all formats", () => {
     const meta = await sharp(file).metadata();
     expect([meta.width, meta.height, meta.depth]).toEqual([14, 18, "ushort"]);
     expect((await readAll(file)).et).toEqual(events.event(3));
-    await rejects(writeEvents(join(dir(), "two.png"), events.slice(0, 2)), /2 events, expected exactly one event/);
+    await rejects(
+      writeEvents(join(dir(), "two.png"), events.slice(0, 2)),
+      /2 events, expected exactly one event/,
+    );
   });
 });
 
@@ -118,7 +129,9 @@ describe("HDF5 streaming and other writers", () => {
 
   it("reads the h5py-written fixture (int64, chunked, gzip + shuffle) identically to NumPy's .npy of it", async () => {
     const src = await openEvents("data/samples/h5py-gzip.h5");
-    expect(src.description).toBe('HDF5 dataset "CaloRegions" (64, 18, 14) <q, chunks (16, 18, 14), shuffle+deflate');
+    expect(src.description).toBe(
+      'HDF5 dataset "CaloRegions" (64, 18, 14) <q, chunks (16, 18, 14), shuffle+deflate',
+    );
     src.close();
     const fromH5 = await readAll("data/samples/h5py-gzip.h5");
     const fromNpy = await readAll("data/samples/h5py-gzip.npy");
@@ -142,7 +155,10 @@ describe("HDF5 streaming and other writers", () => {
     });
     f.close();
     expect((await readAll(file, { dataset: "l1/regions" })).et).toEqual(events.et);
-    await rejects(readAll(file), /g\.h5: found no dataset "CaloRegions", expected .*the file has "l1\/regions"/);
+    await rejects(
+      readAll(file),
+      /g\.h5: found no dataset "CaloRegions", expected .*the file has "l1\/regions"/,
+    );
   });
 });
 
@@ -161,7 +177,10 @@ describe("bad input is rejected with file, place, value and expectation", () => 
 
   it("values above 1023: an error naming the event and region, or clipped with --saturate", async () => {
     const file = one([at, 1100, 5, 2000], Uint16Array, "<u2");
-    await rejects(readAll(file), /events\.npy: event 0, region \(phi 0, eta 5\): found 2000, expected 0\.\.1023 \(use --saturate to clip\)/);
+    await rejects(
+      readAll(file),
+      /events\.npy: event 0, region \(phi 0, eta 5\): found 2000, expected 0\.\.1023 \(use --saturate to clip\)/,
+    );
     const src = await openEvents(file, { saturate: true });
     const parts: Dataset[] = [];
     for await (const c of src.chunks()) parts.push(c);
@@ -171,9 +190,18 @@ describe("bad input is rejected with file, place, value and expectation", () => 
   });
 
   it("negative, non-integer and NaN values, in any dtype", async () => {
-    await rejects(readAll(one([at, -3], Int16Array, "<i2")), /event 1, region \(phi 3, eta 7\): found -3, expected a non-negative ET count/);
-    await rejects(readAll(one([at, 2.5], Float64Array, "<f8")), /event 1, region \(phi 3, eta 7\): found 2\.5, expected an integer ET count/);
-    await rejects(readAll(one([at, Number.NaN], Float32Array, "<f4")), /event 1, region \(phi 3, eta 7\): found NaN/);
+    await rejects(
+      readAll(one([at, -3], Int16Array, "<i2")),
+      /event 1, region \(phi 3, eta 7\): found -3, expected a non-negative ET count/,
+    );
+    await rejects(
+      readAll(one([at, 2.5], Float64Array, "<f8")),
+      /event 1, region \(phi 3, eta 7\): found 2\.5, expected an integer ET count/,
+    );
+    await rejects(
+      readAll(one([at, Number.NaN], Float32Array, "<f4")),
+      /event 1, region \(phi 3, eta 7\): found NaN/,
+    );
     const ok = await readAll(one([at, 17], Float32Array, "<f4"));
     expect(ok.event(1)[3 * 14 + 7]).toBe(17);
   });
@@ -189,7 +217,10 @@ describe("bad input is rejected with file, place, value and expectation", () => 
   });
 
   it("wrong shape, dtype or order", async () => {
-    await rejects(readAll(one([], Uint16Array, "<u2", [2, 18, 13])), /found shape \(2, 18, 13\), expected \(N, 18, 14\) or \(N, 252\)/);
+    await rejects(
+      readAll(one([], Uint16Array, "<u2", [2, 18, 13])),
+      /found shape \(2, 18, 13\), expected \(N, 18, 14\) or \(N, 252\)/,
+    );
     await rejects(readAll(one([], Uint16Array, "<c8")), /found dtype '<c8'/);
   });
 
@@ -200,7 +231,10 @@ describe("bad input is rejected with file, place, value and expectation", () => 
     const h = join(dir(), "t.h5");
     await writeEvents(h, events);
     truncateSync(h, Math.floor(readFileSync(h).length / 2));
-    await rejects(readAll(h), /t\.h5: found \d+ bytes, expected \d+ bytes as its superblock says \(the file is truncated\)/);
+    await rejects(
+      readAll(h),
+      /t\.h5: found \d+ bytes, expected \d+ bytes as its superblock says \(the file is truncated\)/,
+    );
     const notH5 = join(dir(), "x.h5");
     writeFileSync(notH5, "hello");
     await rejects(readAll(notH5), /x\.h5: found no HDF5 signature/);
@@ -214,10 +248,16 @@ describe("bad input is rejected with file, place, value and expectation", () => 
     f.create_dataset({ name: "CaloRegions", data: big, shape: [3, 18, 14], dtype: "<i" });
     f.create_dataset({ name: "Wrong", data: new Int32Array(3 * 18 * 13), shape: [3, 18, 13], dtype: "<i" });
     f.close();
-    await rejects(readAll(file), /bad\.h5: dataset "CaloRegions", event 1, region \(phi 1, eta 6\): found 4000, expected 0\.\.1023/);
+    await rejects(
+      readAll(file),
+      /bad\.h5: dataset "CaloRegions", event 1, region \(phi 1, eta 6\): found 4000, expected 0\.\.1023/,
+    );
     expect((await readAll(file, { saturate: true })).event(1)[20]).toBe(1023);
     await rejects(readAll(file, { dataset: "Wrong" }), /dataset "Wrong": found shape \(3, 18, 13\)/);
-    await rejects(readAll(file, { dataset: "Missing" }), /found no dataset "Missing", expected .*the file has "CaloRegions", "Wrong"/);
+    await rejects(
+      readAll(file, { dataset: "Missing" }),
+      /found no dataset "Missing", expected .*the file has "CaloRegions", "Wrong"/,
+    );
   });
 
   it("link words in the wrong slot, out of order, malformed or cut short", async () => {
@@ -237,18 +277,29 @@ describe("bad input is rejected with file, place, value and expectation", () => 
       readAll(edit((l) => (l[1] = l[1].replace(/.{4}$/, "7000")))),
       /line 2, event 0, region \(phi 0, eta 0\): found position bits 7 in slot 0, expected 0/,
     );
-    await rejects(readAll(edit((l) => l.splice(5, 1))), /line 6: found event 0 link 5, expected event 0 link 4/);
+    await rejects(
+      readAll(edit((l) => l.splice(5, 1))),
+      /line 6: found event 0 link 5, expected event 0 link 4/,
+    );
     await rejects(readAll(edit((l) => (l[3] = "0 2 xyz"))), /line 4: found "0 2 xyz", expected EVENT LINK/);
-    await rejects(readAll(edit((l) => l.splice(60))), /found 23 link words, expected 36 per event \(the file is truncated\)/);
+    await rejects(
+      readAll(edit((l) => l.splice(60))),
+      /found 23 link words, expected 36 per event \(the file is truncated\)/,
+    );
   });
 
   it("PNG images of the wrong size or colour", async () => {
     const d = dir();
     const rgb = join(d, "rgb.png");
-    await sharp(new Uint8Array(252 * 3), { raw: { width: 14, height: 18, channels: 3 } }).png().toFile(rgb);
+    await sharp(new Uint8Array(252 * 3), { raw: { width: 14, height: 18, channels: 3 } })
+      .png()
+      .toFile(rgb);
     await rejects(readAll(rgb), /rgb\.png: found 3 channels .*expected a single-channel greyscale image/);
     const small = join(d, "small.png");
-    await sharp(new Uint8Array(100), { raw: { width: 10, height: 10, channels: 1 } }).toColourspace("b-w").png().toFile(small);
+    await sharp(new Uint8Array(100), { raw: { width: 10, height: 10, channels: 1 } })
+      .toColourspace("b-w")
+      .png()
+      .toFile(small);
     await rejects(readAll(small), /small\.png: found 10 x 10 pixels, expected 14 x 18/);
   });
 
@@ -257,7 +308,10 @@ describe("bad input is rejected with file, place, value and expectation", () => 
     mkdirSync(d);
     const img = new Uint16Array(252);
     for (let p = 0; p < 18; p++) for (let e = 0; e < 14; e++) img[e * 18 + p] = events.event(0)[p * 14 + e];
-    await sharp(img, { raw: { width: 18, height: 14, channels: 1 } }).toColourspace("grey16").png().toFile(join(d, "a.png"));
+    await sharp(img, { raw: { width: 18, height: 14, channels: 1 } })
+      .toColourspace("grey16")
+      .png()
+      .toFile(join(d, "a.png"));
     expect((await readAll(d)).et).toEqual(events.event(0));
   });
 });

@@ -5,8 +5,16 @@ import { N_ETA, N_PHI } from "../geometry.js";
 
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
-const phiIndex = z.number().int().min(0).max(N_PHI - 1);
-const etaIndex = z.number().int().min(0).max(N_ETA - 1);
+const phiIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(N_PHI - 1);
+const etaIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(N_ETA - 1);
 
 /**
  * The toy detector's parameters, every one with its unit in its name. The README lists what
@@ -97,11 +105,7 @@ export const generatorConfigSchema = z
       /** Consecutive phi regions (wrapping) whose energy is multiplied by `scale`. */
       miscalibratedSector: z.strictObject({
         phiFirst: phiIndex,
-        phiCount: z
-          .number()
-          .int()
-          .min(1)
-          .max(N_PHI),
+        phiCount: z.number().int().min(1).max(N_PHI),
         scale: nonNegative,
       }),
     }),

@@ -10,7 +10,9 @@ export * from "./config.js";
 export { SAMPLES, type SampleName } from "./samples.js";
 
 /** The default toy detector, `configs/generator.json` (same relative path from src/ and dist/). */
-export const DEFAULT_GENERATOR_CONFIG = fileURLToPath(new URL("../../../configs/generator.json", import.meta.url));
+export const DEFAULT_GENERATOR_CONFIG = fileURLToPath(
+  new URL("../../../configs/generator.json", import.meta.url),
+);
 
 export function defaultGeneratorConfig(): GeneratorConfig {
   return readGeneratorConfig(DEFAULT_GENERATOR_CONFIG);
@@ -36,6 +38,7 @@ export function* generateChunks(
   const label = SAMPLES.indexOf(sample);
   if (label < 0) throw new RangeError(`unknown sample "${sample}", expected one of ${SAMPLES.join(", ")}`);
   const r = rng(deriveSeed(seed, label));
+  const fill = addSample[sample];
   const d = new Detector(config, r);
   for (let start = 0; start < count; start += chunkSize) {
     const n = Math.min(chunkSize, count - start);
@@ -48,7 +51,7 @@ export function* generateChunks(
       d.reset();
       meta.nPV[i] = d.addPileup();
       d.addNoise();
-      addSample(sample, d, r);
+      fill(d, r);
       d.quantize(et, i * REGIONS);
       applyReadoutFault(sample, d, et, i * REGIONS);
       meta.htGeV[i] = d.truth.htGeV;

@@ -131,35 +131,32 @@ function addLlp(d: Detector, r: Rng): void {
   }
 }
 
-/** Energy-level effects of a sample, applied after pileup and noise, before quantisation. */
-export function addSample(sample: SampleName, d: Detector, r: Rng): void {
-  switch (sample) {
-    case "dijetResonance":
-      return addDijetResonance(d, r);
-    case "suep":
-      return addSuep(d, r);
-    case "fourJet":
-      return addFourJet(d, r);
-    case "monojet":
-      return addMonojet(d, r);
-    case "llp":
-      return addLlp(d, r);
-    case "miscalibratedSector": {
-      addQcd(d, r);
-      const f = d.config.faults.miscalibratedSector;
-      for (let k = 0; k < f.phiCount; k++) {
-        const phi = (f.phiFirst + k) % N_PHI;
-        for (let e = 0; e < N_ETA; e++) d.energy[phi * N_ETA + e] *= f.scale;
-      }
-      return;
-    }
-    case "background":
-    case "hotRegion":
-    case "deadRegion":
-    case "deadEtaStrip":
-      return addQcd(d, r);
+/** Scales the energy of the miscalibrated phi sector (a QCD background event underneath). */
+function addMiscalibration(d: Detector, r: Rng): void {
+  addQcd(d, r);
+  const f = d.config.faults.miscalibratedSector;
+  for (let k = 0; k < f.phiCount; k++) {
+    const phi = (f.phiFirst + k) % N_PHI;
+    for (let e = 0; e < N_ETA; e++) d.energy[phi * N_ETA + e] *= f.scale;
   }
 }
+
+/**
+ * Energy-level content of each sample, added after pileup and noise, before quantisation.
+ * Read-out faults (hot, dead) sit on a background event and act later, on the counts.
+ */
+export const addSample: Readonly<Record<SampleName, (d: Detector, r: Rng) => void>> = {
+  background: addQcd,
+  dijetResonance: addDijetResonance,
+  suep: addSuep,
+  fourJet: addFourJet,
+  monojet: addMonojet,
+  llp: addLlp,
+  hotRegion: addQcd,
+  deadRegion: addQcd,
+  deadEtaStrip: addQcd,
+  miscalibratedSector: addMiscalibration,
+};
 
 /** Faults that act on the read-out counts, after quantisation. */
 export function applyReadoutFault(sample: SampleName, d: Detector, out: Uint16Array, offset: number): void {

@@ -66,7 +66,11 @@ function checkSuperblock(file: string): void {
   const eof = Number(head.readBigUInt64LE(at));
   const size = statSync(file).size;
   if (eof > size) {
-    throw new DataError({ file }, `${size} bytes`, `${eof} bytes as its superblock says (the file is truncated)`);
+    throw new DataError(
+      { file },
+      `${size} bytes`,
+      `${eof} bytes as its superblock says (the file is truncated)`,
+    );
   }
 }
 
@@ -89,7 +93,11 @@ export async function openH5(file: string, opts: ReadOptions = {}): Promise<Even
   try {
     f = new m.File(file, "r");
   } catch (e) {
-    throw new DataError({ file }, `a file HDF5 cannot open (${(e as Error).message})`, "a readable HDF5 file");
+    throw new DataError(
+      { file },
+      `a file HDF5 cannot open (${(e as Error).message})`,
+      "a readable HDF5 file",
+    );
   }
   try {
     return describeH5(m, f, file, opts);
@@ -131,7 +139,8 @@ function describeH5(m: H5, f: H5File, file: string, opts: ReadOptions): EventSou
   const labels = sibling(LABELS);
   const useLabels = labels && labels.shape?.length === 1 && labels.shape[0] === count && isNumeric(labels);
   const labelNamesAttr = useLabels ? labels.attrs.label_names?.value : undefined;
-  const labelNames = typeof labelNamesAttr === "string" ? (JSON.parse(labelNamesAttr) as string[]) : undefined;
+  const labelNames =
+    typeof labelNamesAttr === "string" ? (JSON.parse(labelNamesAttr) as string[]) : undefined;
   const parent = (dir ? f.get(dir.slice(0, -1)) : f) as H5Group;
   const metaNames = parent.keys().filter((k) => {
     if (k === LABELS || `${dir}${k}` === name) return false;
@@ -204,7 +213,12 @@ export async function createH5(file: string, opts: WriteOptions = {}): Promise<E
   let written = 0;
   let events: H5Dataset | undefined;
   const extras = new Map<string, H5Dataset>();
-  const append = (name: string, data: Uint16Array | Int32Array | Float32Array | Uint8Array, dtype: string, perEvent: number[]) => {
+  const append = (
+    name: string,
+    data: Uint16Array | Int32Array | Float32Array | Uint8Array,
+    dtype: string,
+    perEvent: number[],
+  ) => {
     let d = name === EVENTS ? events : extras.get(name);
     const n = data.length / perEvent.reduce((a, b) => a * b, 1);
     if (!d) {

@@ -6,7 +6,14 @@ import { createH5, openH5 } from "./h5.js";
 import { createLinks, openLinks } from "./links.js";
 import { createNpy, openNpy } from "./npy.js";
 import { createPng, openPng } from "./png.js";
-import { DEFAULT_CHUNK, type EventSink, type EventSource, type Format, type ReadOptions, type WriteOptions } from "./source.js";
+import {
+  DEFAULT_CHUNK,
+  type EventSink,
+  type EventSource,
+  type Format,
+  type ReadOptions,
+  type WriteOptions,
+} from "./source.js";
 
 export { LINKS_PER_EVENT, linkRegion, linkWord, REGIONS_PER_LINK, regionLink } from "./links.js";
 export * from "./source.js";

@@ -74,7 +74,11 @@ export function openLinks(file: string, _opts: ReadOptions = {}): EventSource {
   try {
     for (const [, l] of lines(file)) if (isData(l)) words++;
   } catch (e) {
-    throw new DataError({ file }, (e as NodeJS.ErrnoException).code ?? String(e), "a readable link-word text file");
+    throw new DataError(
+      { file },
+      (e as NodeJS.ErrnoException).code ?? String(e),
+      "a readable link-word text file",
+    );
   }
   const count = Math.ceil(words / LINKS_PER_EVENT);
   return {
@@ -97,9 +101,14 @@ export function openLinks(file: string, _opts: ReadOptions = {}): EventSource {
         lastLine = no;
         const m = LINE.exec(raw.trim());
         const at = { file, line: no };
-        if (!m) throw new DataError(at, JSON.stringify(raw.slice(0, 60)), "EVENT LINK and a 32-hex-digit word");
+        if (!m)
+          throw new DataError(at, JSON.stringify(raw.slice(0, 60)), "EVENT LINK and a 32-hex-digit word");
         if (Number(m[1]) !== event || Number(m[2]) !== link) {
-          throw new DataError(at, `event ${m[1]} link ${m[2]}`, `event ${event} link ${link} (links 0..35 of consecutive events)`);
+          throw new DataError(
+            at,
+            `event ${m[1]} link ${m[2]}`,
+            `event ${event} link ${link} (links 0..35 of consecutive events)`,
+          );
         }
         const hex = m[3];
         if (Number.parseInt(hex.slice(0, 4), 16) !== 0) {
@@ -150,12 +159,18 @@ export function openLinks(file: string, _opts: ReadOptions = {}): EventSource {
 }
 
 /** The 32 hex digits of one link word of an event (vetoes 0 when the event has none). */
-export function linkWord(et: Uint16Array, eg: Uint8Array | undefined, tau: Uint8Array | undefined, link: number): string {
+export function linkWord(
+  et: Uint16Array,
+  eg: Uint8Array | undefined,
+  tau: Uint8Array | undefined,
+  link: number,
+): string {
   let hex = "";
   for (let k = REGIONS_PER_LINK - 1; k >= 0; k--) {
     const { phi, eta } = linkRegion(link, k);
     const r = phi * N_ETA + eta;
-    const w = (et[r] & ET_MASK) | (eg?.[r] ? EG_BIT : 0) | (tau?.[r] ? TAU_BIT : 0) | (((link & 1) << 3) | k) << 12;
+    const w =
+      (et[r] & ET_MASK) | (eg?.[r] ? EG_BIT : 0) | (tau?.[r] ? TAU_BIT : 0) | ((((link & 1) << 3) | k) << 12);
     hex += w.toString(16).padStart(4, "0");
   }
   return `0000${hex}`;

@@ -2,7 +2,14 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync,
 import { Dataset } from "../dataset.js";
 import { DataError } from "../errors.js";
 import { N_ETA, N_PHI, N_REGIONS } from "../geometry.js";
-import { DEFAULT_CHUNK, type EventSink, type EventSource, type ReadOptions, tempName, toCounts } from "./source.js";
+import {
+  DEFAULT_CHUNK,
+  type EventSink,
+  type EventSource,
+  type ReadOptions,
+  tempName,
+  toCounts,
+} from "./source.js";
 
 /**
  * NumPy `.npy` (format versions 1-3): shape (N, 18, 14) or (N, 252), C order, any integer or
@@ -53,7 +60,11 @@ function parseHeader(file: string, fd: number): NpyHeader {
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new DataError({ file }, `header ${JSON.stringify(header.trim())}`, "a NumPy header with descr, fortran_order and shape");
+    throw new DataError(
+      { file },
+      `header ${JSON.stringify(header.trim())}`,
+      "a NumPy header with descr, fortran_order and shape",
+    );
   }
   const m = /^([<>|=])([uif][1248])$/.exec(descr);
   const ctor = m ? DTYPES[m[2]] : undefined;
@@ -71,7 +82,13 @@ function parseHeader(file: string, fd: number): NpyHeader {
     (shape.length === 2 && shape[1] === N_REGIONS);
   if (!ok) throw new DataError({ file }, `shape (${shape.join(", ")})`, "(N, 18, 14) or (N, 252)");
   const big = m[1] === ">";
-  return { descr, ctor, swap: ctor.BYTES_PER_ELEMENT > 1 && big === LITTLE_ENDIAN, shape, dataOffset: start + headerLen };
+  return {
+    descr,
+    ctor,
+    swap: ctor.BYTES_PER_ELEMENT > 1 && big === LITTLE_ENDIAN,
+    shape,
+    dataOffset: start + headerLen,
+  };
 }
 
 export function openNpy(file: string, opts: ReadOptions = {}): EventSource {

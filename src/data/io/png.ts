@@ -1,11 +1,27 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import sharp, { type Metadata } from "sharp";
 import { writeFileAtomic } from "../../util/atomic.js";
 import { Dataset } from "../dataset.js";
 import { DataError } from "../errors.js";
 import { N_ETA, N_PHI, N_REGIONS } from "../geometry.js";
-import { DEFAULT_CHUNK, type EventSink, type EventSource, type ReadOptions, tempName, toCounts } from "./source.js";
+import {
+  DEFAULT_CHUNK,
+  type EventSink,
+  type EventSource,
+  type ReadOptions,
+  tempName,
+  toCounts,
+} from "./source.js";
 
 /**
  * PNG images, one event each: greyscale, 14 wide by 18 high (rows are phi, columns eta: the
@@ -20,7 +36,11 @@ function listImages(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new DataError({ file: dir }, (e as NodeJS.ErrnoException).code ?? String(e), "a folder of PNG images");
+    throw new DataError(
+      { file: dir },
+      (e as NodeJS.ErrnoException).code ?? String(e),
+      "a folder of PNG images",
+    );
   }
   const files = names.filter(isPngFile).sort();
   if (files.length === 0) throw new DataError({ file: dir }, "no *.png files", "a folder of PNG images");
@@ -39,7 +59,11 @@ async function readImage(file: string): Promise<Float64Array> {
     throw new DataError({ file }, `${meta.width} x ${meta.height} pixels`, "14 x 18 (eta by phi) or 18 x 14");
   }
   if (meta.channels !== 1) {
-    throw new DataError({ file }, `${meta.channels} channels (${meta.space})`, "a single-channel greyscale image");
+    throw new DataError(
+      { file },
+      `${meta.channels} channels (${meta.space})`,
+      "a single-channel greyscale image",
+    );
   }
   const wide = meta.depth === "ushort";
   const { data } = await sharp(file)
@@ -109,7 +133,11 @@ export function createPng(path: string): EventSink {
       },
       async close() {
         if (count !== 1 || !event) {
-          throw new DataError({ file: path }, `${count} events`, "exactly one event for a .png file (write a folder for more)");
+          throw new DataError(
+            { file: path },
+            `${count} events`,
+            "exactly one event for a .png file (write a folder for more)",
+          );
         }
         writeFileAtomic(path, await encodePng(event));
       },
@@ -117,7 +145,11 @@ export function createPng(path: string): EventSink {
     };
   }
   if (existsSync(path) && (!statSync(path).isDirectory() || readdirSync(path).length > 0)) {
-    throw new DataError({ file: path }, "an existing file or non-empty folder", "a new folder for PNG images");
+    throw new DataError(
+      { file: path },
+      "an existing file or non-empty folder",
+      "a new folder for PNG images",
+    );
   }
   const tmp = tempName(path);
   rmSync(tmp, { recursive: true, force: true });
@@ -126,7 +158,10 @@ export function createPng(path: string): EventSink {
   return {
     async write(chunk) {
       for (let i = 0; i < chunk.count; i++, count++) {
-        writeFileSync(join(tmp, `event-${String(count).padStart(8, "0")}.png`), await encodePng(chunk.event(i)));
+        writeFileSync(
+          join(tmp, `event-${String(count).padStart(8, "0")}.png`),
+          await encodePng(chunk.event(i)),
+        );
       }
     },
     async close() {
