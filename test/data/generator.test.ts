@@ -11,7 +11,7 @@ import {
   parseGeneratorConfig,
   SAMPLES,
 } from "../../src/data/index.js";
-import { means } from "./features.js";
+import { means } from "../support/event-features.js";
 
 const config = defaultGeneratorConfig();
 const N = 2000;
