@@ -16,6 +16,18 @@ export function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
   };
+  /** Fills `out[0..n)` with the next n words: the same sequence as n calls of u32, in one tight loop. */
+  const fill = (out: Uint32Array, n: number) => {
+    let t = s;
+    for (let i = 0; i < n; i++) {
+      t = (t + 0x6d2b79f5) >>> 0;
+      let x = t;
+      x = Math.imul(x ^ (x >>> 15), x | 1);
+      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+      out[i] = x ^ (x >>> 14);
+    }
+    s = t;
+  };
   const next = () => u32() / 4294967296;
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
@@ -40,7 +52,7 @@ export function rng(seed: number) {
     }
     return k;
   };
-  return { next, u32, int, pick, normal, exponential, poisson };
+  return { next, u32, fill, int, pick, normal, exponential, poisson };
 }
 export type Rng = ReturnType<typeof rng>;
 

@@ -41,6 +41,8 @@ export class Detector {
   readonly energy = new Float64Array(REGIONS);
   readonly truth: Truth = { htGeV: 0, leadingJetEtGeV: 0, metGeV: 0 };
   private readonly t: DetectorTables;
+  /** Random words for one event's pileup deposits or noise, grown when an event needs more. */
+  private words = new Uint32Array(1024);
 
   constructor(
     readonly config: GeneratorConfig,
@@ -65,9 +67,12 @@ export class Detector {
     const row = this.t.depositEtRow;
     const et = this.t.depositEt;
     const energy = this.energy;
+    if (this.words.length < deposits) this.words = new Uint32Array(deposits * 2);
+    const words = this.words;
+    r.fill(words, deposits);
     for (let k = 0; k < deposits; k++) {
       // One 32-bit word places the deposit (top 16 bits) and sizes it (low 10 bits).
-      const u = r.u32();
+      const u = words[k];
       const top = u >>> 16;
       energy[region[top]] += et[row[top] + (u & 1023)];
     }
@@ -78,8 +83,10 @@ export class Detector {
   addNoise(): void {
     const noise = this.t.noise;
     const energy = this.energy;
+    const words = this.words;
+    this.r.fill(words, REGIONS / 4);
     for (let i = 0; i < REGIONS; i += 4) {
-      const u = this.r.u32();
+      const u = words[i >>> 2];
       energy[i] += noise[u & 255];
       energy[i + 1] += noise[(u >>> 8) & 255];
       energy[i + 2] += noise[(u >>> 16) & 255];
