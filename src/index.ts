@@ -1,2 +1,3 @@
+export * as data from "./data/index.js";
 export * as fixed from "./fixed/index.js";
 export * as ir from "./ir/index.js";

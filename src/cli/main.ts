@@ -3,9 +3,11 @@ import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { ConfigError } from "../config/target.js";
+import { DataError } from "../data/index.js";
 import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
 import { ScheduleError } from "../rtl/schedule.js";
+import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
 
@@ -18,6 +20,7 @@ function report(e: unknown): never {
   if (
     e instanceof IrError ||
     e instanceof FixedTypeError ||
+    e instanceof DataError ||
     e instanceof ConfigError ||
     e instanceof ScheduleError
   ) {
@@ -32,6 +35,7 @@ try {
     .scriptName("distill")
     .version(pkg.version)
     .command(inspectCommand)
+    .command(dataCommand)
     .command(emitRtlCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
@@ -42,5 +46,10 @@ try {
     })
     .parseAsync();
 } catch (e) {
+  // A failed .check() inside a nested command (data generate) reaches here as its message.
+  if (typeof e === "string") {
+    console.error(`distill: ${e}`);
+    process.exit(2);
+  }
   report(e);
 }

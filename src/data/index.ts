@@ -1,0 +1,6 @@
+export * from "./dataset.js";
+export * from "./errors.js";
+export * from "./generator/index.js";
+export * from "./geometry.js";
+export * from "./io/index.js";
+export * from "./stats.js";
