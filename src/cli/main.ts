@@ -4,7 +4,13 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
+import { DesignReportError } from "../rtl/report.js";
+import { CosimError } from "../sim/cosim.js";
+import { VerilatorError } from "../sim/verilator.js";
+import { SynthError } from "../synth/counts.js";
+import { cosimCommand } from "./cosim.js";
 import { inspectCommand } from "./inspect.js";
+import { synthCommand } from "./synth.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -12,7 +18,14 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 /** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
 function report(e: unknown): never {
-  if (e instanceof IrError || e instanceof FixedTypeError) {
+  if (
+    e instanceof IrError ||
+    e instanceof FixedTypeError ||
+    e instanceof DesignReportError ||
+    e instanceof CosimError ||
+    e instanceof VerilatorError ||
+    e instanceof SynthError
+  ) {
     console.error(`distill: ${e.message}`);
     process.exit(1);
   }
@@ -24,6 +37,8 @@ try {
     .scriptName("distill")
     .version(pkg.version)
     .command(inspectCommand)
+    .command(cosimCommand)
+    .command(synthCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {

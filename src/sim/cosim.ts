@@ -56,7 +56,10 @@ export interface CosimResult {
   readonly mismatches: readonly Mismatch[];
   /** The run stopped at maxMismatches before the end of the events. */
   readonly stoppedEarly: boolean;
-  /** Latency in cycles: as the report states it, and as observed (min and max over all events). */
+  /**
+   * Latency in cycles: as the report states it, and as observed (min and max over all events;
+   * 0 when the run stopped early or produced no output).
+   */
   readonly latency: { readonly expected: number; readonly min: number; readonly max: number };
   /** Protocol failures: latency other than reported, missing or unexpected outputs. */
   readonly problems: readonly string[];
@@ -324,6 +327,7 @@ async function* chunksOf(source: EventSource, elements: number, chunkEvents: num
   let numbers = new Float64Array(chunkEvents * elements);
   let bigs: bigint[] = [];
   let n = 0;
+  let index = 0;
   const flush = (): Chunk => {
     const chunk: Chunk = inNumbers
       ? { count: n, values: numbers.subarray(0, n * elements) }
@@ -335,8 +339,9 @@ async function* chunksOf(source: EventSource, elements: number, chunkEvents: num
   };
   for await (const event of source) {
     if (event.length !== elements) {
-      throw new CosimError(`event ${n} has ${event.length} input elements, the design takes ${elements}`);
+      throw new CosimError(`event ${index} has ${event.length} input elements, the design takes ${elements}`);
     }
+    index++;
     for (let i = 0; i < elements; i++) {
       if (inNumbers) numbers[n * elements + i] = Number(event[i]);
       else bigs.push(BigInt(event[i]));
@@ -347,19 +352,58 @@ async function* chunksOf(source: EventSource, elements: number, chunkEvents: num
 }
 
 /** Checks that the model and the design's report describe the same input and output buses. */
-function checkAgreement(c: CompiledModel, report: DesignReport, dir: string): void {
+function checkAgreement(c: CompiledModel, report: DesignReport, where: string): void {
   const same = (a: FixedType, b: FixedType) => formatFixedType(a) === formatFixedType(b);
-  const inSize = c.inputSize;
-  if (inSize !== report.input.elements || !same(c.model.input.type, report.input.type)) {
+  if (c.inputSize !== report.input.elements || !same(c.model.input.type, report.input.type)) {
     throw new CosimError(
-      `${dir}/report.json: input is ${report.input.elements} x ${formatFixedType(report.input.type)}, model ${c.model.name} takes ${inSize} x ${formatFixedType(c.model.input.type)}`,
+      `${where}: input is ${report.input.elements} x ${formatFixedType(report.input.type)}, model ${c.model.name} takes ${c.inputSize} x ${formatFixedType(c.model.input.type)}`,
     );
   }
   if (c.outputSize !== report.output.elements || !same(c.outputType, report.output.type)) {
     throw new CosimError(
-      `${dir}/report.json: output is ${report.output.elements} x ${formatFixedType(report.output.type)}, model ${c.model.name} gives ${c.outputSize} x ${formatFixedType(c.outputType)}`,
+      `${where}: output is ${report.output.elements} x ${formatFixedType(report.output.type)}, model ${c.model.name} gives ${c.outputSize} x ${formatFixedType(c.outputType)}`,
     );
   }
+}
+
+/** Evaluates and packs chunks of input events into blocks of vectors for one design. */
+class VectorMaker {
+  readonly c: CompiledModel;
+  readonly inLayout: BusLayout;
+  readonly outLayout: BusLayout;
+  /** Inputs are exact in doubles (else chunks carry BigInt). */
+  readonly inNumbers: boolean;
+  private readonly outNumbers: boolean;
+
+  constructor(model: ModelIR, report: DesignReport, where: string) {
+    this.c = compileModel(model);
+    checkAgreement(this.c, report, where);
+    this.inLayout = busLayout(report.input);
+    this.outLayout = busLayout(report.output);
+    this.inNumbers = report.input.width <= 52;
+    this.outNumbers = this.c.exactInNumbers && report.output.width <= 53 && this.inNumbers;
+  }
+
+  block(chunk: Chunk): CosimBlock {
+    const expected = this.outNumbers
+      ? evaluate(this.c, chunk.values as Float64Array)
+      : evaluateBigInt(this.c, chunk.values);
+    return {
+      count: chunk.count,
+      inputs: packRecords(chunk.values, chunk.count, this.inLayout),
+      expected: packRecords(expected, chunk.count, this.outLayout),
+    };
+  }
+}
+
+/**
+ * `events` random vectors over the full input range (see randomInputChunks) with the model's
+ * outputs, as one block: the testbench's vectors.
+ */
+export function modelVectors(model: ModelIR, report: DesignReport, events: number, seed = 1): CosimBlock {
+  const maker = new VectorMaker(model, report, `design ${report.top}`);
+  const [chunk] = randomInputChunks(report.input.type, report.input.elements, events, seed, events);
+  return maker.block(chunk);
 }
 
 /**
@@ -373,33 +417,19 @@ export async function cosimModel(dir: string, options: CosimModelOptions = {}): 
     typeof options.model === "object"
       ? options.model
       : readModel(options.model ?? join(dir, report.files.model));
-  const c = compileModel(model);
-  checkAgreement(c, report, dir);
-  const inLayout = busLayout(report.input);
-  const outLayout = busLayout(report.output);
+  const maker = new VectorMaker(model, report, join(dir, "report.json"));
   const blockEvents = options.blockEvents ?? 4096;
-  const inNumbers = report.input.width <= 52;
-  const outNumbers = c.exactInNumbers && report.output.width <= 53 && inNumbers;
   const chunks = options.inputs
-    ? chunksOf(options.inputs, inLayout.elements, blockEvents, inNumbers)
+    ? chunksOf(options.inputs, report.input.elements, blockEvents, maker.inNumbers)
     : randomInputChunks(
         report.input.type,
-        inLayout.elements,
+        report.input.elements,
         options.randomEvents ?? 10_000,
         options.seed ?? 1,
         blockEvents,
       );
   async function* blocks(): AsyncGenerator<CosimBlock> {
-    for await (const chunk of chunks) {
-      const expected = outNumbers
-        ? evaluate(c, chunk.values as Float64Array)
-        : evaluateBigInt(c, chunk.values);
-      yield {
-        count: chunk.count,
-        inputs: packRecords(chunk.values, chunk.count, inLayout),
-        expected: packRecords(expected, chunk.count, outLayout),
-      };
-    }
+    for await (const chunk of chunks) yield maker.block(chunk);
   }
   return cosimulate(dir, blocks(), options);
 }
