@@ -61,6 +61,8 @@ export interface CosimResult {
    * 0 when the run stopped early or produced no output).
    */
   readonly latency: { readonly expected: number; readonly min: number; readonly max: number };
+  /** Clock cycles simulated, reset and bubbles included (0 when the run stopped early). */
+  readonly cycles: number;
   /** Protocol failures: latency other than reported, missing or unexpected outputs. */
   readonly problems: readonly string[];
   readonly ok: boolean;
@@ -191,6 +193,7 @@ export async function cosimulate(
 
   const problems: string[] = [];
   let latency = { expected: report.latency_cycles, min: 0, max: 0 };
+  let cycles = 0;
   if (!stopped) {
     const line = stderr.trimEnd().split("\n").pop() ?? "";
     let stats: HarnessStats | undefined;
@@ -205,6 +208,7 @@ export async function cosimulate(
       );
     }
     latency = { expected: report.latency_cycles, min: stats.latency_min, max: stats.latency_max };
+    cycles = stats.cycles;
     if (
       stats.outputs > 0 &&
       (stats.latency_min !== report.latency_cycles || stats.latency_max !== report.latency_cycles)
@@ -229,6 +233,7 @@ export async function cosimulate(
     mismatches,
     stoppedEarly: stopped,
     latency,
+    cycles,
     problems,
     ok: mismatches.length === 0 && problems.length === 0,
     build,

@@ -1,6 +1,8 @@
 /**
  * Resource counts of a Xilinx netlist, as both synthesis runners report them. `luts` counts
  * what Vivado calls Slice/CLB LUTs: LUTs used as logic plus LUTs used as shift registers.
+ * Yosys maps carry chains to CARRY4 for every family; Vivado retargets them to CARRY8 on
+ * UltraScale, so Yosys' carry count there is in CARRY4 units.
  */
 export interface ResourceCounts {
   readonly luts: number;
@@ -38,7 +40,8 @@ export function countXilinxCells(cells: Readonly<Record<string, number>>): Resou
   let dsps = 0;
   let srls = 0;
   for (const [type, n] of Object.entries(cells)) {
-    if (/^LUT[1-6]$/.test(type)) luts += n;
+    // An INV cell (Yosys keeps some for UltraScale) is placed as a LUT1.
+    if (/^LUT[1-6]$/.test(type) || type === "INV") luts += n;
     else if (/^SRL(16E|C32E)$/.test(type)) srls += n;
     else if (FLIP_FLOP.test(type)) ffs += n;
     else if (type === "CARRY4" || type === "CARRY8") carry += n;

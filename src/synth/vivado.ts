@@ -34,35 +34,64 @@ function tableRows(text: string): string[][] {
 }
 
 /**
- * Resource counts from `report_utilization` text. Cell counts come from its Primitives
- * table (FDRE, LUT6, CARRY4, ...), read by the `Ref Name` and `Used` columns of its header
- * so that the column layout of different Vivado versions does not matter.
+ * Resource counts from `report_utilization` text. LUTs, registers and DSPs are the sites
+ * Vivado reports as used (Slice LUTs on 7-series, CLB LUTs on UltraScale, which count two
+ * LUTs packed into one LUT6 site once); carries, shift registers and per-type cell counts
+ * come from the Primitives table. Columns are found by their header names, so the extra
+ * columns of newer Vivado versions (e.g. Prohibited) do not matter.
  */
 export function parseVivadoUtilization(text: string): {
   counts: ResourceCounts;
   cells: Record<string, number>;
 } {
+  const sites: Record<string, number> = {};
   const cells: Record<string, number> = {};
+  let target: Record<string, number> | undefined;
   let nameCol = -1;
   let usedCol = -1;
   for (const row of tableRows(text)) {
-    if (row.includes("Ref Name")) {
-      nameCol = row.indexOf("Ref Name");
+    const header = row.includes("Site Type")
+      ? "Site Type"
+      : row.includes("Ref Name")
+        ? "Ref Name"
+        : undefined;
+    if (header) {
+      target = header === "Site Type" ? sites : cells;
+      nameCol = row.indexOf(header);
       usedCol = row.indexOf("Used");
       continue;
     }
-    if (row.includes("Site Type")) {
-      nameCol = -1;
-      continue;
-    }
-    if (nameCol < 0 || usedCol < 0) continue;
     const used = Number(row[usedCol]);
-    if (row[nameCol] && Number.isFinite(used)) cells[row[nameCol]] = (cells[row[nameCol]] ?? 0) + used;
+    if (
+      target &&
+      nameCol >= 0 &&
+      usedCol >= 0 &&
+      row[nameCol] &&
+      row[usedCol] !== "" &&
+      Number.isFinite(used)
+    ) {
+      target[row[nameCol]] = used;
+    }
   }
+  const site = (...names: string[]): number => {
+    const name = names.find((n) => n in sites);
+    if (name === undefined) throw new SynthError(`Vivado utilization report: no ${names.join(" or ")} row`);
+    return sites[name];
+  };
   if (Object.keys(cells).length === 0) {
     throw new SynthError("Vivado utilization report: no Primitives table (Ref Name | Used) found");
   }
-  return { counts: countXilinxCells(cells), cells };
+  const fromCells = countXilinxCells(cells);
+  return {
+    counts: {
+      luts: site("Slice LUTs", "CLB LUTs"),
+      ffs: site("Slice Registers", "CLB Registers"),
+      carry: fromCells.carry,
+      dsps: site("DSPs"),
+      srls: fromCells.srls,
+    },
+    cells,
+  };
 }
 
 /** WNS, TNS and WHS in ns from the "Design Timing Summary" of `report_timing_summary`. */

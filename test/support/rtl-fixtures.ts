@@ -20,6 +20,8 @@ export interface DenseFixtureOptions {
   readonly top?: string;
   /** Adds 1 to unit 0 whenever input element 0 is at its maximum. */
   readonly bug?: boolean;
+  /** A broken valid path: out_valid stays high from the first output on, bubbles or not. */
+  readonly stickyValid?: boolean;
   /** States a latency this many cycles off in report.json. */
   readonly reportLatencyOffset?: number;
 }
@@ -82,18 +84,23 @@ export function denseFixture(o: DenseFixtureOptions): DenseFixture {
     `  output wire [${o.units * A - 1}:0] out_data`,
     ");",
   );
+  const last = latency === 1 ? "valid" : `valid[${latency - 1}]`;
   if (latency === 1) {
-    lines.push(
-      "  reg valid;",
-      "  always @(posedge clk) valid <= rst ? 1'b0 : in_valid;",
-      "  assign out_valid = valid;",
-    );
+    lines.push("  reg valid;", "  always @(posedge clk) valid <= rst ? 1'b0 : in_valid;");
   } else {
     lines.push(
       `  reg [${latency - 1}:0] valid;`,
       `  always @(posedge clk) valid <= rst ? ${latency}'d0 : {valid[${latency - 2}:0], in_valid};`,
-      `  assign out_valid = valid[${latency - 1}];`,
     );
+  }
+  if (o.stickyValid) {
+    lines.push(
+      "  reg seen;",
+      `  always @(posedge clk) seen <= rst ? 1'b0 : seen | ${last};`,
+      `  assign out_valid = ${last} | seen;`,
+    );
+  } else {
+    lines.push(`  assign out_valid = ${last};`);
   }
   for (let i = 0; i < o.inputs; i++) {
     const x = `in_data[${i * W + W - 1}:${i * W}]`;
