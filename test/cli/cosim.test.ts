@@ -4,17 +4,21 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { denseFixture, s8, writeFixture } from "../support/rtl-fixtures.js";
-import { testCacheRoot } from "../support/verilator-cache.js";
+import { testCacheBase } from "../support/verilator-cache.js";
 
 const root = mkdtempSync(join(tmpdir(), "distill-cli-rtl-"));
-// $DISTILL_CACHE/verilator is the cache the test files share.
+// The Verilator cache the test files share; PATH without any vivado, so that `synth` takes
+// its Yosys path on every machine.
 const env = {
   ...process.env,
-  DISTILL_CACHE: join(testCacheRoot, ".."),
-  PATH: "/usr/local/bin:/usr/bin:/bin",
+  DISTILL_CACHE: testCacheBase,
+  PATH: (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((d) => !existsSync(join(d, "vivado")))
+    .join(delimiter),
 };
 const cli = (...args: string[]) =>
-  spawnSync("node", ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env });
+  spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env });
 
 describe("distill cosim", () => {
   it("prints a one-line summary and exits 0 when the design matches its model", () => {
