@@ -306,6 +306,18 @@ export function* randomInputChunks(
             const u = r.next();
             row[i] = u < 0.1 ? nlo : u < 0.2 ? nhi : u < 0.3 ? zero : uniform();
           }
+        } else if (type.width <= 16) {
+          // A type spans exactly 2^width mantissas, so the draw's low bits are uniform over
+          // it; one 32-bit draw yields floor(32 / width) elements.
+          const mask = span - 1;
+          const per = Math.floor(32 / type.width);
+          for (let i = 0; i < elements; ) {
+            let bits = (r.next() * 2 ** 32) >>> 0;
+            for (let k = 0; k < per && i < elements; k++, i++) {
+              row[i] = nlo + (bits & mask);
+              bits >>>= type.width;
+            }
+          }
         } else {
           for (let i = 0; i < elements; i++) row[i] = uniform();
         }
