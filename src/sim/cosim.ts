@@ -125,7 +125,10 @@ export async function cosimulate(
     ],
     { stdio: ["pipe", "pipe", "pipe"] },
   );
+  // `once` rejects on an "error" event (the simulator could not start), failing the run.
   const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
+  // Handled where awaited; this keeps an early failure from counting as unhandled meanwhile.
+  closed.catch(() => undefined);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (s: string) => {
@@ -139,31 +142,45 @@ export async function cosimulate(
   let extra = 0;
   let stopped = false;
   let carry: Buffer = Buffer.alloc(0);
+  const compareOne = (head: (typeof queue)[number], data: Buffer, off: number) => {
+    const e = head.compared++;
+    const exp = e * outBytes;
+    if (data.compare(head.block.expected, exp, exp + outBytes, off, off + outBytes) !== 0) {
+      mismatches.push({
+        index: head.first + e,
+        inputs: unpackRecord(head.block.inputs, e * inBytes, inLayout),
+        expected: unpackRecord(head.block.expected, exp, outLayout),
+        actual: unpackRecord(data, off, outLayout),
+      });
+      if (mismatches.length >= maxMismatches) {
+        stopped = true;
+        child.kill();
+      }
+    }
+    done++;
+  };
   child.stdout.on("data", (chunk: Buffer) => {
     if (stopped) return;
     const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const whole = data.length - (data.length % outBytes);
-    for (let off = 0; off < whole && !stopped; off += outBytes) {
+    let off = 0;
+    while (off < whole && !stopped) {
       const head = queue[0];
       if (!head) {
-        extra++;
-        continue;
+        extra += (whole - off) / outBytes;
+        break;
       }
-      const e = head.compared++;
-      const exp = e * outBytes;
-      if (data.compare(head.block.expected, exp, exp + outBytes, off, off + outBytes) !== 0) {
-        mismatches.push({
-          index: head.first + e,
-          inputs: unpackRecord(head.block.inputs, e * inBytes, inLayout),
-          expected: unpackRecord(head.block.expected, exp, outLayout),
-          actual: unpackRecord(data, off, outLayout),
-        });
-        if (mismatches.length >= maxMismatches) {
-          stopped = true;
-          child.kill();
-        }
+      // Whole runs of records compare at once; only a differing run is compared record by record.
+      const k = Math.min((whole - off) / outBytes, head.block.count - head.compared);
+      const exp = head.compared * outBytes;
+      const end = off + k * outBytes;
+      if (data.compare(head.block.expected, exp, exp + k * outBytes, off, end) === 0) {
+        head.compared += k;
+        done += k;
+        off = end;
+      } else {
+        for (; off < end && !stopped; off += outBytes) compareOne(head, data, off);
       }
-      done++;
       if (head.compared === head.block.count) queue.shift();
     }
     carry = data.subarray(whole);
@@ -174,18 +191,26 @@ export async function cosimulate(
   });
 
   let sent = 0;
-  for await (const block of blocks) {
-    if (stopped || child.exitCode !== null) break;
-    if (block.inputs.length !== block.count * inBytes || block.expected.length !== block.count * outBytes) {
-      child.kill();
-      throw new CosimError(
-        `a block of ${block.count} events needs ${block.count * inBytes} input and ${block.count * outBytes} expected bytes, found ${block.inputs.length} and ${block.expected.length}`,
-      );
+  try {
+    for await (const block of blocks) {
+      if (stopped || child.exitCode !== null) break;
+      if (block.inputs.length !== block.count * inBytes || block.expected.length !== block.count * outBytes) {
+        throw new CosimError(
+          `a block of ${block.count} events needs ${block.count * inBytes} input and ${block.count * outBytes} expected bytes, found ${block.inputs.length} and ${block.expected.length}`,
+        );
+      }
+      if (block.count === 0) continue;
+      queue.push({ block, first: sent, compared: 0 });
+      sent += block.count;
+      if (!child.stdin.write(block.inputs)) await Promise.race([once(child.stdin, "drain"), closed]);
     }
-    if (block.count === 0) continue;
-    queue.push({ block, first: sent, compared: 0 });
-    sent += block.count;
-    if (!child.stdin.write(block.inputs)) await Promise.race([once(child.stdin, "drain"), closed]);
+  } catch (e) {
+    // The events or their expected outputs failed (e.g. an input outside its type): the
+    // simulator would wait for input forever.
+    stopped = true;
+    child.kill();
+    await closed;
+    throw e;
   }
   child.stdin.end();
   const [code, signal] = await closed;
@@ -266,6 +291,67 @@ function randomMantissa(r: Rng, lo: bigint, hi: bigint): bigint {
 }
 
 /**
+ * Fills `n` events of random mantissas of a type up to 52 bits wide. A type spans exactly
+ * 2^width mantissas and the generator's draws are multiples of 2^-32, so floor(draw * 2^width)
+ * is exactly uniform up to 32 bits; wider types combine two draws.
+ */
+function randomNumberEvents(
+  r: Rng,
+  type: FixedType,
+  elements: number,
+  n: number,
+  skip: number,
+): Float64Array {
+  const lo = Number(minMantissa(type));
+  const hi = Number(maxMantissa(type));
+  const zero = lo < 0 ? 0 : lo;
+  const span = 2 ** type.width;
+  const uniform =
+    type.width <= 32
+      ? () => lo + Math.floor(r.next() * span)
+      : () => lo + Math.floor((r.next() + r.next() / 2 ** 32) * span);
+  const values = new Float64Array(n * elements);
+  for (let e = skip; e < n; e++) {
+    const row = values.subarray(e * elements, (e + 1) * elements);
+    // A quarter of the events mix in extremes element by element; the rest are uniform,
+    // which keeps the branch in the hot loop predictable.
+    if (r.next() < 0.25) {
+      for (let i = 0; i < elements; i++) {
+        const u = r.next();
+        row[i] = u < 0.1 ? lo : u < 0.2 ? hi : u < 0.3 ? zero : uniform();
+      }
+    } else if (type.width <= 16) {
+      // The low bits of one draw are uniform too: floor(32 / width) elements per draw.
+      const mask = span - 1;
+      const per = Math.floor(32 / type.width);
+      for (let i = 0; i < elements; ) {
+        let bits = (r.next() * 2 ** 32) >>> 0;
+        for (let k = 0; k < per && i < elements; k++, i++) {
+          row[i] = lo + (bits & mask);
+          bits >>>= type.width;
+        }
+      }
+    } else {
+      for (let i = 0; i < elements; i++) row[i] = uniform();
+    }
+  }
+  return values;
+}
+
+function randomBigIntEvents(r: Rng, type: FixedType, elements: number, n: number, skip: number): bigint[] {
+  const lo = minMantissa(type);
+  const hi = maxMantissa(type);
+  const values: bigint[] = new Array(skip * elements).fill(0n);
+  for (let e = skip; e < n; e++) {
+    for (let i = 0; i < elements; i++) {
+      const u = r.next();
+      values.push(u < 0.1 ? lo : u < 0.2 ? hi : u < 0.3 && lo < 0n ? 0n : randomMantissa(r, lo, hi));
+    }
+  }
+  return values;
+}
+
+/**
  * `count` events spanning the whole input type: first all-minimum, all-zero (when zero is
  * in range and not the minimum) and all-maximum events, then random events: a quarter whose
  * elements are the minimum, zero or the maximum one time in ten each and uniform otherwise,
@@ -279,62 +365,19 @@ export function* randomInputChunks(
   chunkEvents: number,
 ): Generator<Chunk> {
   const lo = minMantissa(type);
-  const hi = maxMantissa(type);
-  const fixed = [lo, ...(lo < 0n ? [0n] : []), hi];
+  const fixed = [lo, ...(lo < 0n ? [0n] : []), maxMantissa(type)];
   const r = rng(seed);
   for (let first = 0; first < count; first += chunkEvents) {
     const n = Math.min(chunkEvents, count - first);
+    // Events of this chunk that are fixed extremes rather than random.
+    const skip = Math.max(0, Math.min(n, fixed.length - first));
     if (type.width <= 52) {
-      const [nlo, nhi] = [Number(lo), Number(hi)];
-      const span = nhi - nlo + 1;
-      const zero = nlo < 0 ? 0 : nlo;
-      const uniform =
-        span <= 2 ** 24
-          ? () => nlo + Math.floor(r.next() * span)
-          : () => nlo + Math.floor((r.next() + r.next() / 2 ** 32) * span);
-      const values = new Float64Array(n * elements);
-      for (let e = 0; e < n; e++) {
-        const row = values.subarray(e * elements, (e + 1) * elements);
-        if (first + e < fixed.length) {
-          row.fill(Number(fixed[first + e]));
-          continue;
-        }
-        // A quarter of the events mix in extremes element by element; the rest are uniform,
-        // which keeps the branch in this hot loop predictable.
-        if (r.next() < 0.25) {
-          for (let i = 0; i < elements; i++) {
-            const u = r.next();
-            row[i] = u < 0.1 ? nlo : u < 0.2 ? nhi : u < 0.3 ? zero : uniform();
-          }
-        } else if (type.width <= 16) {
-          // A type spans exactly 2^width mantissas, so the draw's low bits are uniform over
-          // it; one 32-bit draw yields floor(32 / width) elements.
-          const mask = span - 1;
-          const per = Math.floor(32 / type.width);
-          for (let i = 0; i < elements; ) {
-            let bits = (r.next() * 2 ** 32) >>> 0;
-            for (let k = 0; k < per && i < elements; k++, i++) {
-              row[i] = nlo + (bits & mask);
-              bits >>>= type.width;
-            }
-          }
-        } else {
-          for (let i = 0; i < elements; i++) row[i] = uniform();
-        }
-      }
+      const values = randomNumberEvents(r, type, elements, n, skip);
+      for (let e = 0; e < skip; e++) values.fill(Number(fixed[first + e]), e * elements, (e + 1) * elements);
       yield { count: n, values };
     } else {
-      const values: bigint[] = [];
-      for (let e = 0; e < n; e++) {
-        for (let i = 0; i < elements; i++) {
-          if (first + e < fixed.length) {
-            values.push(fixed[first + e]);
-            continue;
-          }
-          const u = r.next();
-          values.push(u < 0.1 ? lo : u < 0.2 ? hi : u < 0.3 && lo < 0n ? 0n : randomMantissa(r, lo, hi));
-        }
-      }
+      const values = randomBigIntEvents(r, type, elements, n, skip);
+      for (let e = 0; e < skip; e++) values.fill(fixed[first + e], e * elements, (e + 1) * elements);
       yield { count: n, values };
     }
   }

@@ -83,6 +83,15 @@ describe("cosimModel", () => {
     expect(r.events).toBe(1000);
   });
 
+  it("stops the simulator and rethrows when an event is outside the input type", async () => {
+    function* events() {
+      for (let i = 0; i < 10_000; i++) yield [1, 2, 3, 4, i === 9000 ? 128 : 5];
+    }
+    await expect(cosimModel(smallDir, { inputs: events(), blockEvents: 1000, cacheRoot })).rejects.toThrow(
+      /found 128, expected an integer mantissa in -128\.\.127/,
+    );
+  });
+
   it("rejects a model that does not match the design's buses", async () => {
     const other = denseFixture({ inputs: 4, units: 3, input: s8 }).model;
     await expect(cosimModel(smallDir, { model: other, cacheRoot })).rejects.toThrow(
@@ -95,9 +104,11 @@ describe("cosimulate on a wide bus", () => {
   // 252 x 10-bit unsigned inputs (a 2,520-bit bus) and 4 outputs of 17 bits (a 68-bit bus).
   const wide = denseFixture({ inputs: 252, units: 4, input: u10, top: "wide_fx", seed: 11 });
   const dir = join(root, "wide");
+  beforeAll(() => {
+    writeFixture(dir, wide);
+  });
 
   it("matches expected outputs computed independently of the IR evaluator", async () => {
-    writeFixture(dir, wide);
     expect(wide.report.input.width * 252).toBe(2520);
     expect(wide.report.output.width * 4).toBeGreaterThan(64);
     const n = 2000;
