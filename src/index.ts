@@ -1,2 +1,4 @@
 export * as fixed from "./fixed/index.js";
 export * as ir from "./ir/index.js";
+export * as sim from "./sim/index.js";
+export * as synth from "./synth/index.js";

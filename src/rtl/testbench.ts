@@ -1,5 +1,8 @@
-import type { CosimBlock } from "../sim/cosim.js";
+import { join } from "node:path";
+import type { ModelIR } from "../ir/index.js";
+import { type CosimBlock, modelVectors } from "../sim/cosim.js";
 import { recordBytes } from "../sim/harness.js";
+import { writeFileAtomic } from "../util/atomic.js";
 import type { DesignReport } from "./report.js";
 
 /**
@@ -125,4 +128,23 @@ endmodule
     outputHexName,
     outputHex: recordsToHex(vectors.expected, n, outBits),
   };
+}
+
+/**
+ * Writes `tb_<top>.v` and its vector files into a design directory: `events` random events
+ * over the full input range (minimum, zero and maximum first) with the model's outputs.
+ * Returns the names for report.json's `files.testbench` and `files.vectors`.
+ */
+export function writeTestbench(
+  dir: string,
+  report: DesignReport,
+  model: ModelIR,
+  events = 1000,
+  seed = 1,
+): { testbench: string; vectors: [string, string] } {
+  const tb = testbench(report, modelVectors(model, report, events, seed));
+  writeFileAtomic(join(dir, tb.inputHexName), tb.inputHex);
+  writeFileAtomic(join(dir, tb.outputHexName), tb.outputHex);
+  writeFileAtomic(join(dir, tb.verilogName), tb.verilog);
+  return { testbench: tb.verilogName, vectors: [tb.inputHexName, tb.outputHexName] };
 }

@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic.js";
 import type { DesignReport } from "./report.js";
 
 /**
@@ -56,4 +58,15 @@ create_clock -period ${period} -name clk [get_ports clk]
 set_input_delay -clock clk 0.000 [get_ports {rst in_valid in_data*}]
 set_output_delay -clock clk 0.000 [get_ports {out_valid out_data*}]
 `;
+}
+
+/**
+ * Writes `build.tcl` and the XDC (named by `files.xdc`, default `constraints.xdc`) into a
+ * design directory; returns the names for report.json's `files.tcl` and `files.xdc`.
+ */
+export function writeVivadoFiles(dir: string, report: DesignReport): { tcl: string; xdc: string } {
+  const names = { tcl: report.files.tcl ?? "build.tcl", xdc: report.files.xdc ?? "constraints.xdc" };
+  writeFileAtomic(join(dir, names.xdc), vivadoXdc(report));
+  writeFileAtomic(join(dir, names.tcl), vivadoTcl({ ...report, files: { ...report.files, ...names } }));
+  return names;
 }

@@ -1,10 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readDesignReport } from "../../src/rtl/report.js";
-import { recordsToHex, testbench } from "../../src/rtl/testbench.js";
-import { modelVectors } from "../../src/sim/cosim.js";
+import { recordsToHex, writeTestbench } from "../../src/rtl/testbench.js";
 import { runTestbench } from "../../src/sim/verilator.js";
 import { denseFixture, s8, writeFixture } from "../support/rtl-fixtures.js";
 
@@ -12,13 +11,18 @@ import { denseFixture, s8, writeFixture } from "../support/rtl-fixtures.js";
 async function runFor(bug: boolean, reportLatencyOffset = 0): Promise<string> {
   const f = denseFixture({ inputs: 5, units: 3, input: s8, bug, reportLatencyOffset });
   const dir = writeFixture(mkdtempSync(join(tmpdir(), "distill-tb-")), f);
-  const report = readDesignReport(dir);
-  const tb = testbench(report, modelVectors(f.model, report, 300, 5));
-  writeFileSync(join(dir, tb.verilogName), tb.verilog);
-  writeFileSync(join(dir, tb.inputHexName), tb.inputHex);
-  writeFileSync(join(dir, tb.outputHexName), tb.outputHex);
+  const files = writeTestbench(dir, readDesignReport(dir), f.model, 300, 5);
+  expect(files).toEqual({
+    testbench: "tb_dense_fx.v",
+    vectors: ["tb_dense_fx_in.hex", "tb_dense_fx_out.hex"],
+  });
+  expect(readFileSync(join(dir, files.vectors[0]), "utf8").split("\n").slice(0, 3)).toEqual([
+    "8080808080",
+    "0000000000",
+    "7f7f7f7f7f",
+  ]);
   const { stdout } = await runTestbench(
-    [join(dir, tb.verilogName), join(dir, "dense_fx.v")],
+    [join(dir, files.testbench), join(dir, "dense_fx.v")],
     "tb_dense_fx",
     dir,
   );

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { readDesignReport } from "../../src/rtl/report.js";
-import { vivadoTcl } from "../../src/rtl/vivado.js";
+import { writeVivadoFiles } from "../../src/rtl/vivado.js";
 import { SynthError } from "../../src/synth/counts.js";
 import {
   parseVivadoTimingSummary,
@@ -62,8 +62,10 @@ describe("the Vivado runner", () => {
     chmodSync(join(bin, "vivado"), 0o755);
     const f = denseFixture({ inputs: 4, units: 1, input: u10 });
     const dir = writeFixture(mkdtempSync(join(tmpdir(), "distill-viv-")), f);
-    const report = { ...readDesignReport(dir), files: { ...f.report.files, tcl: "build.tcl" } };
-    writeFileSync(join(dir, "build.tcl"), vivadoTcl(report));
+    const names = writeVivadoFiles(dir, readDesignReport(dir));
+    expect(names).toEqual({ tcl: "build.tcl", xdc: "constraints.xdc" });
+    expect(readFileSync(join(dir, "constraints.xdc"), "utf8")).toContain("create_clock -period 6.250");
+    const report = { ...readDesignReport(dir), files: { ...f.report.files, ...names } };
     const path = process.env.PATH;
     try {
       process.env.PATH = `${bin}:${path}`;
