@@ -249,6 +249,9 @@ export async function cosimulate(
         `${sent - stats.outputs} of ${sent} events produced no output (out_valid never rose for them)`,
       );
     }
+    if (stats.trailing_bytes !== 0) {
+      problems.push(`the simulator read ${stats.trailing_bytes} bytes past the last whole input record`);
+    }
     if (stats.orphan_outputs || extra > 0) {
       problems.push("out_valid rose in a cycle with no event outstanding");
     }
