@@ -9,7 +9,13 @@ import { IrError } from "../ir/index.js";
 import { ScheduleError } from "../rtl/schedule.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
+import { DesignReportError } from "../rtl/report.js";
+import { CosimError } from "../sim/cosim.js";
+import { VerilatorError } from "../sim/verilator.js";
+import { SynthError } from "../synth/counts.js";
+import { cosimCommand } from "./cosim.js";
 import { inspectCommand } from "./inspect.js";
+import { synthCommand } from "./synth.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -22,7 +28,11 @@ function report(e: unknown): never {
     e instanceof FixedTypeError ||
     e instanceof DataError ||
     e instanceof ConfigError ||
-    e instanceof ScheduleError
+    e instanceof ScheduleError ||
+    e instanceof DesignReportError ||
+    e instanceof CosimError ||
+    e instanceof VerilatorError ||
+    e instanceof SynthError
   ) {
     console.error(`distill: ${e.message}`);
     process.exit(1);
@@ -37,6 +47,8 @@ try {
     .command(inspectCommand)
     .command(dataCommand)
     .command(emitRtlCommand)
+    .command(cosimCommand)
+    .command(synthCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {
