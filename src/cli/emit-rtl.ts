@@ -51,6 +51,8 @@ export const emitRtlCommand: CommandModule<object, Args> = {
     console.log(
       `${r.stats.stages + 1} register ranks, ${r.stats.adders} adders, ${r.stats.registers} flip-flops, ~${r.stats.luts_estimate} LUTs (estimate), ${r.shared_patterns} shared patterns; emitted in ${r.emit_s} s`,
     );
-    console.log(`wrote ${args.out}/${r.top}.v, model.ir.json, report.json`);
+    console.log(
+      `wrote ${args.out}/: ${r.top}.v, ${r.files.testbench} (+ vectors), ${r.files.tcl}, ${r.files.xdc}, model.ir.json, report.json`,
+    );
   },
 };

@@ -6,14 +6,14 @@ import { ConfigError } from "../config/target.js";
 import { DataError } from "../data/index.js";
 import { FixedTypeError } from "../fixed/index.js";
 import { IrError } from "../ir/index.js";
-import { ScheduleError } from "../rtl/schedule.js";
-import { dataCommand } from "./data.js";
-import { emitRtlCommand } from "./emit-rtl.js";
 import { DesignReportError } from "../rtl/report.js";
+import { ScheduleError } from "../rtl/schedule.js";
 import { CosimError } from "../sim/cosim.js";
 import { VerilatorError } from "../sim/verilator.js";
 import { SynthError } from "../synth/counts.js";
 import { cosimCommand } from "./cosim.js";
+import { dataCommand } from "./data.js";
+import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
 import { synthCommand } from "./synth.js";
 

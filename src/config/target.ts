@@ -12,7 +12,7 @@ export const targetSchema = z
     description: z.string(),
     part: z.string().min(1),
     /** Yosys synth_xilinx -family value. */
-    family: z.enum(["xc7", "xcup", "xcu"]),
+    family: z.enum(["xc7", "xcup"]),
     clockMhz: z.number().positive(),
     delaysNs: z
       .object({

@@ -3,13 +3,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { match } from "ts-pattern";
 import type { Target } from "../config/target.js";
-import { formatFixedType } from "../fixed/index.js";
+import { type FixedType, formatFixedType } from "../fixed/index.js";
 import { analyzeModel, type ModelIR, modelToJson } from "../ir/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { lowerModel, sanitize } from "./lower.js";
 import { type Netlist, nodeWidth } from "./netlist.js";
+import { type DesignReport, writeDesignReport } from "./report.js";
 import { adderBits, type Schedule, ScheduleError, scheduleNetlist } from "./schedule.js";
+import { writeTestbench } from "./testbench.js";
 import { printVerilog } from "./verilog.js";
+import { writeVivadoFiles } from "./vivado.js";
 
 export const GENERATOR = `distill ${
   (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
@@ -125,26 +128,33 @@ export function designStats(net: Netlist, s: Schedule): DesignStats {
   return { stages: s.stages, adders, registers, luts_estimate: luts };
 }
 
-/** The report.json written beside the Verilog (format distill-rtl, version 1). */
-export function designReport(d: Design, o: EmitOptions, modelSha256: string) {
+/** The report.json content for a design (format distill-rtl, version 1; see report.ts). */
+export function designReport(d: Design, o: EmitOptions, modelSha256: string): DesignReport {
   const a = analyzeModel(d.model);
   const last = a.layers[a.layers.length - 1];
   const outType = last ? last.outType : d.model.input.type;
   const outShape = last ? last.outShape : d.model.input.shape;
   const latencyNs = d.schedule.latency * d.schedule.periodNs;
-  const port = (type: typeof outType, shape: readonly number[]) => ({
-    type: formatFixedType(type),
+  const port = (type: FixedType, shape: readonly number[]) => ({
+    type,
     shape: [...shape],
     elements: shape.reduce((x, y) => x * y, 1),
     width: type.width,
     signed: type.signed,
   });
   return {
-    format: "distill-rtl" as const,
-    version: 1 as const,
+    format: "distill-rtl",
+    version: 1,
     generator: GENERATOR,
     top: d.top,
-    files: { verilog: [`${d.top}.v`], model: "model.ir.json" },
+    files: {
+      verilog: [`${d.top}.v`],
+      model: "model.ir.json",
+      testbench: `tb_${d.top}.v`,
+      vectors: [`tb_${d.top}_in.hex`, `tb_${d.top}_out.hex`],
+      tcl: "build.tcl",
+      xdc: "constraints.xdc",
+    },
     model: { name: d.model.name, sha256: modelSha256 },
     target: { name: o.target.name, part: o.target.part, family: o.target.family },
     clock_mhz: d.clockMhz,
@@ -152,24 +162,30 @@ export function designReport(d: Design, o: EmitOptions, modelSha256: string) {
     latency_ns: Number(latencyNs.toFixed(3)),
     latency_bx: Number((latencyNs / BX_NS).toFixed(4)),
     latency_budget_bx: d.latencyBudgetBx,
-    ii: 1 as const,
-    estimated_critical_ns: Number(d.schedule.criticalNs.toFixed(3)),
+    ii: 1,
     input: port(d.model.input.type, d.model.input.shape),
     output: port(outType, outShape),
     stats: d.stats,
+    estimated_critical_ns: Number(d.schedule.criticalNs.toFixed(3)),
     shared_patterns: d.sharedPatterns,
     emit_s: Number(d.emitSeconds.toFixed(3)),
   };
 }
 
-/** Writes the design folder: Verilog, a copy of the model, and report.json. */
-export function writeRtl(dir: string, d: Design, o: EmitOptions) {
+/**
+ * Writes the design folder: the Verilog, a copy of the model, a self-checking testbench with
+ * `testbenchEvents` vectors, the Vivado Tcl and XDC, and report.json last (every file it
+ * names exists once it does).
+ */
+export function writeRtl(dir: string, d: Design, o: EmitOptions, testbenchEvents = 1000): DesignReport {
   mkdirSync(dir, { recursive: true });
   const modelText = `${JSON.stringify(modelToJson(d.model), null, 1)}\n`;
   const sha = createHash("sha256").update(modelText).digest("hex");
   const report = designReport(d, o, sha);
   writeFileAtomic(join(dir, `${d.top}.v`), d.verilog);
   writeFileAtomic(join(dir, "model.ir.json"), modelText);
-  writeFileAtomic(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeTestbench(dir, report, d.model, testbenchEvents);
+  writeVivadoFiles(dir, report);
+  writeDesignReport(dir, report);
   return report;
 }

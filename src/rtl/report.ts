@@ -56,6 +56,9 @@ export interface DesignReport {
     readonly registers: number;
     readonly luts_estimate: number;
   };
+  readonly estimated_critical_ns?: number;
+  readonly shared_patterns?: number;
+  readonly emit_s?: number;
 }
 
 /** A problem in a report.json: where (file and JSON path), what was found, what was expected. */
@@ -122,6 +125,12 @@ export const designReportSchema = z.strictObject({
     registers: z.number().int().nonnegative(),
     luts_estimate: z.number().int().nonnegative(),
   }),
+  /** The scheduler's estimate of the slowest stage, ns (from the target's delay model). */
+  estimated_critical_ns: z.number().nonnegative().optional(),
+  /** Subexpressions shared by common-subexpression elimination. */
+  shared_patterns: z.number().int().nonnegative().optional(),
+  /** Seconds the emitter took. */
+  emit_s: z.number().nonnegative().optional(),
 });
 
 function valueAt(root: unknown, path: JsonPath): unknown {

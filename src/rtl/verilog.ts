@@ -188,6 +188,8 @@ export function printVerilog(net: Netlist, sched: Schedule, o: VerilogOptions): 
   const lines: string[] = [];
   for (const h of o.header) lines.push(`// ${h}`);
   lines.push(
+    // The testbench sets a timescale; every module of a simulation needs one then.
+    "`timescale 1ns / 1ps",
     `module ${o.top} (`,
     "  input  wire clk,",
     "  input  wire rst,",
