@@ -4,9 +4,9 @@
  * weights (30% zeros) or 2-bit weights. Types follow QKeras: quantized_bits(bits, 0) weights,
  * quantized_relu(10, 6) hidden activations, quantized_relu(16, 8) score.
  */
-import { quantizedBitsType, quantizedReluType, sfixed, ufixed } from "../../src/fixed/index.js";
-import type { Layer, ModelIR } from "../../src/ir/index.js";
-import { rng } from "../../src/util/rng.js";
+import { quantizedBitsType, quantizedReluType, sfixed, ufixed } from "../../../src/fixed/index.js";
+import type { Layer, ModelIR } from "../../../src/ir/index.js";
+import { rng } from "../../../src/util/rng.js";
 
 export interface BenchModel {
   readonly name: string;
