@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { N_REGIONS, openEvents } from "../data/index.js";
 import { cosimModel, type Mismatch } from "../sim/cosim.js";
 
 interface CosimArgs {
@@ -6,6 +7,8 @@ interface CosimArgs {
   events: number;
   seed: number;
   model?: string;
+  data?: string;
+  dataset?: string;
   "max-mismatches": number;
   bubbles: boolean;
 }
@@ -36,6 +39,11 @@ export const cosimCommand: CommandModule<object, CosimArgs> = {
       })
       .option("seed", { type: "number", default: 1, describe: "seed of the random events and bubbles" })
       .option("model", { type: "string", describe: "model IR to check against (default: the design's copy)" })
+      .option("data", {
+        type: "string",
+        describe: "run every event of a dataset file (HDF5, .npy, PNG, link words) instead of random events",
+      })
+      .option("dataset", { type: "string", describe: "HDF5 dataset name (default CaloRegions)" })
       .option("max-mismatches", {
         type: "number",
         default: 10,
@@ -47,13 +55,21 @@ export const cosimCommand: CommandModule<object, CosimArgs> = {
         describe: "insert random idle cycles (in_valid low) between events",
       }),
   handler: async (args) => {
+    const source = args.data ? await openEvents(args.data, { dataset: args.dataset }) : undefined;
+    // Each calorimeter event (18 x 14 regions, row-major) is one flattened model input.
+    async function* events() {
+      for await (const chunk of source!.chunks())
+        for (let e = 0; e < chunk.count; e++) yield chunk.et.subarray(e * N_REGIONS, (e + 1) * N_REGIONS);
+    }
     const r = await cosimModel(args.dir, {
+      inputs: source ? events() : undefined,
       randomEvents: args.events,
       seed: args.seed,
       model: args.model,
       maxMismatches: args["max-mismatches"],
       bubbles: args.bubbles ? BUBBLE_PERMILLE : 0,
     });
+    source?.close();
     for (const m of r.mismatches) console.log(formatMismatch(m));
     for (const p of r.problems) console.log(`problem: ${p}`);
     const build = `build ${r.build.seconds.toFixed(1)} s${r.build.cached ? " (cached)" : ""}`;

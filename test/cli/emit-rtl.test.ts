@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,6 +41,45 @@ describe("distill emit-rtl and cosim", () => {
       expect(sim.stdout).toMatch(/OK: 20000 events, 0 mismatches/);
     }, 120_000);
   }
+
+  it("co-simulates every event of a generated dataset file (--data)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "distill-data-cosim-"));
+    // A 252-input model with a sparse first layer: calorimeter events are its inputs.
+    const w = Array.from({ length: 252 * 2 }, (_, i) => (i % 7 === 0 ? ((i * 37) % 255) - 127 : 0));
+    const model = {
+      format: "distill-ir",
+      version: 1,
+      name: "calo",
+      input: { shape: [252], type: "ap_ufixed<10,10>" },
+      layers: [
+        {
+          op: "dense",
+          name: "d",
+          units: 2,
+          weights: { type: "ap_fixed<8,1>", shape: [252, 2], values: w },
+          product: "exact",
+          accum: "exact",
+          output: "ap_ufixed<12,8,AP_RND_CONV,AP_SAT>",
+        },
+      ],
+    };
+    writeFileSync(join(dir, "calo.ir.json"), JSON.stringify(model));
+    const gen = cli(
+      "data",
+      "generate",
+      "-o",
+      join(dir, "events.npy"),
+      "--samples",
+      "background,dijetResonance",
+      "-n",
+      "300",
+    );
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(cli("emit-rtl", join(dir, "calo.ir.json"), "-o", join(dir, "rtl")).status).toBe(0);
+    const sim = cli("cosim", join(dir, "rtl"), "--data", join(dir, "events.npy"));
+    expect(sim.status, sim.stdout + sim.stderr).toBe(0);
+    expect(sim.stdout).toMatch(/OK: 600 events, 0 mismatches/);
+  }, 120_000);
 
   it("fails clearly when the latency budget or the clock cannot be met, or the target is unknown", () => {
     const budget = cli(
