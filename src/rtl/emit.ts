@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { lowerModel, sanitize } from "./lower.js";
 import { type Netlist, nodeWidth } from "./netlist.js";
 import { type DesignReport, writeDesignReport } from "./report.js";
-import { adderBits, type Schedule, ScheduleError, scheduleNetlist } from "./schedule.js";
+import { adderBits, lastUses, type Schedule, ScheduleError, scheduleNetlist } from "./schedule.js";
 import { writeTestbench } from "./testbench.js";
 import { printVerilog } from "./verilog.js";
 import { writeVivadoFiles } from "./vivado.js";
@@ -101,7 +101,6 @@ export function generateRtl(model: ModelIR, o: EmitOptions): Design {
 export function designStats(net: Netlist, s: Schedule): DesignStats {
   let adders = 0;
   let luts = 0;
-  const lastUse = new Int32Array(net.nodes.length).fill(-1);
   for (const n of net.nodes) {
     const cost = match(n)
       .with({ op: "add" }, { op: "neg" }, (o) => ({ adders: 1, luts: adderBits(o) }))
@@ -114,12 +113,8 @@ export function designStats(net: Netlist, s: Schedule): DesignStats {
       .exhaustive();
     adders += cost.adders;
     luts += cost.luts;
-    for (const k of ["a", "b"] as const) {
-      const id = (n as Record<string, unknown>)[k];
-      if (typeof id === "number") lastUse[id] = Math.max(lastUse[id], s.stage[n.id]);
-    }
   }
-  for (const id of net.outputs) lastUse[id] = Math.max(lastUse[id], s.stages + 1);
+  const lastUse = lastUses(net, s);
   let registers = s.stages + 1;
   for (const n of net.nodes) {
     if (n.op === "const") continue;

@@ -97,3 +97,15 @@ export function scheduleNetlist(net: Netlist, target: Target, clockMhz: number):
   for (const o of net.outputs) last = Math.max(last, stage[o]);
   return { stage, arrival, stages: last, latency: last + 1, periodNs, criticalNs: critical };
 }
+
+/**
+ * The last stage each node is read in (outputs are read by the output register rank, stage
+ * `stages + 1`); -1 for nodes nothing reads. A node computed in stage s is held in register
+ * ranks s .. lastUse - 1.
+ */
+export function lastUses(net: Netlist, sched: Schedule): Int32Array {
+  const last = new Int32Array(net.nodes.length).fill(-1);
+  for (const n of net.nodes) for (const a of operandsOf(n)) last[a] = Math.max(last[a], sched.stage[n.id]);
+  for (const id of net.outputs) last[id] = Math.max(last[id], sched.stages + 1);
+  return last;
+}

@@ -1,7 +1,7 @@
 import { match } from "ts-pattern";
 import type { RoundingMode } from "../fixed/index.js";
-import { type Netlist, type NetNode, nodeSigned, nodeWidth, operandsOf } from "./netlist.js";
-import type { Schedule } from "./schedule.js";
+import { type Netlist, type NetNode, nodeSigned, nodeWidth } from "./netlist.js";
+import { lastUses, type Schedule } from "./schedule.js";
 
 /**
  * The Verilog-2001 printer. Every signal is an unsigned vector holding the two's complement
@@ -57,10 +57,7 @@ export function printVerilog(net: Netlist, sched: Schedule, o: VerilogOptions): 
   const use = new BitUse();
   const w = (id: number) => nodeWidth(nodes[id]);
 
-  // The last stage each node is read in (outputs are read by the output register rank).
-  const lastUse = new Int32Array(nodes.length).fill(-1);
-  for (const n of nodes) for (const a of operandsOf(n)) lastUse[a] = Math.max(lastUse[a], sched.stage[n.id]);
-  for (const id of net.outputs) lastUse[id] = Math.max(lastUse[id], S + 1);
+  const lastUse = lastUses(net, sched);
 
   const wireName = (n: NetNode) => (n.op === "input" ? `in_${n.index}` : `${n.name}_${n.id}`);
   const regName = (n: NetNode, rank: number) => `${wireName(n)}_q${rank}`;
