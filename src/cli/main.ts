@@ -2,15 +2,7 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ConfigError } from "../config/target.js";
-import { DataError } from "../data/index.js";
-import { FixedTypeError } from "../fixed/index.js";
-import { IrError } from "../ir/index.js";
-import { DesignReportError } from "../rtl/report.js";
-import { ScheduleError } from "../rtl/schedule.js";
-import { CosimError } from "../sim/cosim.js";
-import { VerilatorError } from "../sim/verilator.js";
-import { SynthError } from "../synth/counts.js";
+import { UserError } from "../util/errors.js";
 import { cosimCommand } from "./cosim.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
@@ -23,17 +15,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 
 /** Errors a user can fix print as one line; anything else is a bug and keeps its stack. */
 function report(e: unknown): never {
-  if (
-    e instanceof IrError ||
-    e instanceof FixedTypeError ||
-    e instanceof DataError ||
-    e instanceof ConfigError ||
-    e instanceof ScheduleError ||
-    e instanceof DesignReportError ||
-    e instanceof CosimError ||
-    e instanceof VerilatorError ||
-    e instanceof SynthError
-  ) {
+  if (e instanceof UserError) {
     console.error(`distill: ${e.message}`);
     process.exit(1);
   }

@@ -1,6 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { ConfigError, readJsonConfig } from "./load.js";
+
+export { ConfigError } from "./load.js";
 
 /**
  * An FPGA target: part, synthesis family and the delay model the scheduler uses to place
@@ -32,10 +35,6 @@ export const targetSchema = z
 
 export type Target = z.infer<typeof targetSchema>;
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 const targetsDir = fileURLToPath(new URL("../../configs/targets/", import.meta.url));
 
 /** A target by name (configs/targets/NAME.json) or by path to a JSON file. */
@@ -47,16 +46,5 @@ export function loadTarget(nameOrPath: string): Target {
       .map((f) => f.slice(0, -5));
     throw new ConfigError(`${file}: no such target file (known targets: ${known.join(", ")})`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-  const parsed = targetSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return readJsonConfig(file, targetSchema);
 }

@@ -1,3 +1,4 @@
+import { UserError } from "../util/errors.js";
 import { N_ETA } from "./geometry.js";
 
 /** Where in a file a problem sits; every field is optional and printed when present. */
@@ -26,7 +27,7 @@ function where(l: DataLocation): string {
  * what was found and what was expected, e.g.
  * `events.npy: event 12, region (phi 3, eta 7): found 1100, expected 0..1023 (use --saturate to clip)`.
  */
-export class DataError extends Error {
+export class DataError extends UserError {
   override readonly name = "DataError";
   constructor(
     readonly location: DataLocation,

@@ -1,3 +1,4 @@
+import { UserError } from "../util/errors.js";
 /**
  * Fixed-point types with the conventions of Xilinx/AMD `ap_fixed` (as used by hls4ml):
  * `int` counts integer bits including the sign bit, `frac = width - int` may be negative
@@ -29,7 +30,7 @@ export interface FixedType {
 /** Widest type the project accepts; the evaluators use BigInt past 53 bits. */
 export const MAX_WIDTH = 1024;
 
-export class FixedTypeError extends Error {
+export class FixedTypeError extends UserError {
   override readonly name = "FixedTypeError";
 }
 

@@ -1,3 +1,4 @@
+import { UserError } from "../util/errors.js";
 export type JsonPath = readonly (string | number)[];
 
 export function formatPath(path: JsonPath): string {
@@ -13,7 +14,7 @@ function show(value: unknown): string {
 }
 
 /** A problem in a model IR file: where (file and JSON path), what was found, what was expected. */
-export class IrError extends Error {
+export class IrError extends UserError {
   override readonly name = "IrError";
   constructor(
     readonly path: JsonPath,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
+import { JsonSyntaxError, parseJsonWithPosition } from "../util/json.js";
 import { IrError } from "./errors.js";
 import { modelToJson, parseModelJson } from "./schema.js";
 import type { ModelIR } from "./types.js";
@@ -9,12 +10,15 @@ import { validateModel } from "./validate.js";
 export function parseModel(text: string, file?: string): ModelIR {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonWithPosition(text);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const pos = /position (\d+)/.exec(msg);
-    const where = pos ? lineColumn(text, Number(pos[1])) : "";
-    throw new IrError([], `invalid JSON${where} (${msg})`, "a JSON document", file);
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw new IrError(
+      [],
+      `invalid JSON at line ${e.line}, column ${e.column} (${e.detail})`,
+      "a JSON document",
+      file,
+    );
   }
   try {
     const model = parseModelJson(raw);
@@ -24,11 +28,6 @@ export function parseModel(text: string, file?: string): ModelIR {
     if (e instanceof IrError && file) throw e.withFile(file);
     throw e;
   }
-}
-
-function lineColumn(text: string, pos: number): string {
-  const before = text.slice(0, pos).split("\n");
-  return ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
 export function readModel(file: string): ModelIR {

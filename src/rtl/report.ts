@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type FixedType, FixedTypeError, formatFixedType, parseFixedType } from "../fixed/index.js";
 import { formatPath, type JsonPath } from "../ir/errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { UserError } from "../util/errors.js";
 
 /**
  * `report.json`: the contract between the RTL emitter and everything that consumes an emitted
@@ -62,7 +63,7 @@ export interface DesignReport {
 }
 
 /** A problem in a report.json: where (file and JSON path), what was found, what was expected. */
-export class DesignReportError extends Error {
+export class DesignReportError extends UserError {
   override readonly name = "DesignReportError";
   constructor(
     readonly file: string,

@@ -1,5 +1,6 @@
 import { match } from "ts-pattern";
 import type { Target } from "../config/target.js";
+import { UserError } from "../util/errors.js";
 import { type Netlist, type NetNode, nodeWidth, operandsOf } from "./netlist.js";
 
 /**
@@ -19,7 +20,7 @@ export interface Schedule {
   readonly criticalNs: number;
 }
 
-export class ScheduleError extends Error {
+export class ScheduleError extends UserError {
   override readonly name = "ScheduleError";
 }
 

@@ -11,13 +11,14 @@ import {
   readModel,
 } from "../ir/index.js";
 import { type DesignReport, readDesignReport } from "../rtl/report.js";
+import { UserError } from "../util/errors.js";
 import { type Rng, rng } from "../util/rng.js";
 import { recordBytes } from "./harness.js";
 import { type BusLayout, packRecords, unpackRecord } from "./records.js";
 import { buildSimulator, type SimulatorBuild } from "./verilator.js";
 
 /** The design and the model (or the vectors given) disagree on something other than outputs. */
-export class CosimError extends Error {
+export class CosimError extends UserError {
   override readonly name = "CosimError";
 }
 

@@ -4,12 +4,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { UserError } from "../util/errors.js";
 import { harnessSource } from "./harness.js";
 
 const run = promisify(execFile);
 
 /** Verilator (or the C++ toolchain under it) failed or is missing; carries the command's output. */
-export class VerilatorError extends Error {
+export class VerilatorError extends UserError {
   override readonly name = "VerilatorError";
   constructor(
     message: string,

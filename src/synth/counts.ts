@@ -1,3 +1,4 @@
+import { UserError } from "../util/errors.js";
 /**
  * Resource counts of a Xilinx netlist, as both synthesis runners report them. `luts` counts
  * what Vivado calls Slice/CLB LUTs: LUTs used as logic plus LUTs used as shift registers.
@@ -26,7 +27,7 @@ export interface SynthResult extends ResourceCounts {
 }
 
 /** A synthesis tool failed or its report could not be read. */
-export class SynthError extends Error {
+export class SynthError extends UserError {
   override readonly name = "SynthError";
 }
 
