@@ -35,7 +35,10 @@ export function firstErrorOffset(text: string): number {
     throw i;
   };
   const literal = (word: string) => {
-    for (const ch of word) if (text[i++] !== ch) i--, fail();
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
   };
   const string = () => {
     i++;
@@ -54,18 +57,21 @@ export function firstErrorOffset(text: string): number {
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === "{") return container("}", true);
-    if (c === "[") return container("]", false);
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    return number();
+    if (c === "{") container("}", true);
+    else if (c === "[") container("]", false);
+    else if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else number();
   };
   const container = (close: string, keyed: boolean) => {
     i++;
     ws();
-    if (text[i] === close) return void i++;
+    if (text[i] === close) {
+      i++;
+      return;
+    }
     for (;;) {
       if (keyed) {
         ws();
@@ -77,7 +83,10 @@ export function firstErrorOffset(text: string): number {
       }
       value();
       ws();
-      if (text[i] === close) return void i++;
+      if (text[i] === close) {
+        i++;
+        return;
+      }
       if (text[i] !== ",") fail();
       i++;
     }

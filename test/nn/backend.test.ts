@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
-import { BackendError, describeBackend, selectBackend } from "../../src/nn/backend.js";
+import { BackendError, type BackendName, describeBackend, selectBackend } from "../../src/nn/backend.js";
 
 describe("backend selection", () => {
   it("tries the native backends first and says why they were skipped, then runs wasm", async () => {
@@ -20,8 +20,7 @@ describe("backend selection", () => {
     await expect(selectBackend("tensorflow")).rejects.toThrow(
       /--backend tensorflow is not available: .*not installed/,
     );
-    // biome-ignore lint/suspicious/noExplicitAny: an unchecked value from the command line
-    await expect(selectBackend("gpu" as any)).rejects.toThrow(
+    await expect(selectBackend("gpu" as BackendName)).rejects.toThrow(
       /expected one of tensorflow-gpu, tensorflow, wasm, cpu/,
     );
   });
