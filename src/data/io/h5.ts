@@ -29,7 +29,8 @@ const VETOES = { egVeto: "EGVeto", tauVeto: "TauVeto" } as const;
 
 type H5 = typeof import("h5wasm/node");
 let h5: Promise<H5> | undefined;
-async function loadH5(): Promise<H5> {
+/** h5wasm, loaded once. */
+export async function loadH5(): Promise<H5> {
   h5 ??= import("h5wasm/node").then(async (m) => {
     await m.ready;
     return m;
