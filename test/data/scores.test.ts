@@ -28,7 +28,7 @@ describe("dataset fingerprints", () => {
     const streamed = await fingerprintEvents(src);
     src.close();
     const bytes = Buffer.alloc(events.et.length * 2);
-    events.et.forEach((v, i) => bytes.writeUInt16LE(v, 2 * i));
+    for (let i = 0; i < events.et.length; i++) bytes.writeUInt16LE(events.et[i], 2 * i);
     expect(streamed).toEqual({ events: 80, sha256: createHash("sha256").update(bytes).digest("hex") });
     expect(fingerprintCounts(events.et, events.count)).toEqual(streamed);
     const changed = events.et.slice();
