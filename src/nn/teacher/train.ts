@@ -28,6 +28,8 @@ export interface TeacherTrainOptions {
   readonly resume?: boolean;
   readonly shuffleBuffer?: number;
   readonly log?: (line: string) => void;
+  /** Called after every parameter update (tests use it to simulate a crash). */
+  readonly afterUpdate?: (params: Float32Array, epoch: number) => void;
 }
 
 export interface TrainedTeacher extends FitResult {
@@ -59,6 +61,7 @@ export async function trainTeacher(o: TeacherTrainOptions): Promise<TrainedTeach
       tag: teacherTag(o.config, o.seed, o.fingerprint),
       label: "teacher",
       ...(o.log ? { log: o.log } : {}),
+      ...(o.afterUpdate ? { afterUpdate: o.afterUpdate } : {}),
     });
   } finally {
     await engine.dispose();

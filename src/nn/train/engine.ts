@@ -50,13 +50,13 @@ export async function localEngine(spec: ModelSpec): Promise<Engine> {
   };
 }
 
-function workerEntry(): { url: URL; execArgv: string[] } {
-  // From the TypeScript sources (tests, tsx) the worker needs the tsx loader; from dist/ it is plain JS.
-  const fromSource = import.meta.url.endsWith(".ts");
-  return {
-    url: new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url),
-    execArgv: fromSource ? ["--import", "tsx"] : [],
-  };
+function startWorker(): Worker {
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+  if (url.pathname.endsWith(".js")) return new Worker(url);
+  // From the TypeScript sources (tests, tsx) the worker registers the tsx loader itself before
+  // importing its entry: Node 20 does not carry `--import tsx` hooks into worker threads.
+  const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(code, { eval: true });
 }
 
 interface Replica {
@@ -71,7 +71,6 @@ interface Replica {
  * gradient into a shared buffer of its own.
  */
 export async function workerEngine(spec: ModelSpec, backend: BackendName, n: number): Promise<Engine> {
-  const { url, execArgv } = workerEntry();
   const replicas: Replica[] = [];
   let paramCount = 0;
   let shared: Float32Array | undefined;
@@ -86,7 +85,7 @@ export async function workerEngine(spec: ModelSpec, backend: BackendName, n: num
     });
 
   const spawn = () => {
-    const worker = new Worker(url, { execArgv });
+    const worker = startWorker();
     const r: Replica = { worker, grads: new Float32Array(0) };
     worker.on("message", (m: WorkerReply) => {
       const p = r.pending;
