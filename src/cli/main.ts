@@ -8,6 +8,7 @@ import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
 import { synthCommand } from "./synth.js";
+import { trainCommand } from "./train.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -31,6 +32,7 @@ try {
     .command(emitRtlCommand)
     .command(cosimCommand)
     .command(synthCommand)
+    .command(trainCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {
