@@ -186,14 +186,14 @@ export function floatValueInfo(name: string, dims: readonly Dim[]): ValueInfo {
 export function floatTensor(name: string, dims: readonly number[], values: Float32Array): Tensor {
   const raw = new Uint8Array(values.length * 4);
   const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setFloat32(4 * i, v, true));
+  for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i], true);
   return { name, dims, data_type: DataType.FLOAT, raw_data: raw };
 }
 
 export function int64Tensor(name: string, values: readonly number[]): Tensor {
   const raw = new Uint8Array(values.length * 8);
   const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true));
+  for (let i = 0; i < values.length; i++) view.setBigInt64(8 * i, BigInt(values[i]), true);
   return { name, dims: [values.length], data_type: DataType.INT64, raw_data: raw };
 }
 
