@@ -7,6 +7,7 @@ import { cosimCommand } from "./cosim.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
+import { exportOnnxCommand, scoreCommand } from "./score.js";
 import { synthCommand } from "./synth.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -31,6 +32,8 @@ try {
     .command(emitRtlCommand)
     .command(cosimCommand)
     .command(synthCommand)
+    .command(scoreCommand)
+    .command(exportOnnxCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {
