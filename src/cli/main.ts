@@ -7,6 +7,7 @@ import { cosimCommand } from "./cosim.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
 import { inspectCommand } from "./inspect.js";
+import { exportOnnxCommand, scoreCommand } from "./score.js";
 import { synthCommand } from "./synth.js";
 import { trainCommand } from "./train.js";
 
@@ -33,6 +34,8 @@ try {
     .command(cosimCommand)
     .command(synthCommand)
     .command(trainCommand)
+    .command(scoreCommand)
+    .command(exportOnnxCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {

@@ -8,15 +8,32 @@ export interface DatasetFingerprint {
   readonly sha256: string;
 }
 
+/**
+ * A fingerprint computed while the events stream past for another purpose (scoring, say):
+ * feed every chunk in file order, then `digest` once.
+ */
+export interface Fingerprinter {
+  update(et: Uint16Array, events: number): void;
+  digest(): DatasetFingerprint;
+}
+
+export function fingerprinter(): Fingerprinter {
+  const h = createHash("sha256");
+  let total = 0;
+  return {
+    update(et, events) {
+      h.update(littleEndianBytes(et));
+      total += events;
+    },
+    digest: () => ({ events: total, sha256: h.digest("hex") }),
+  };
+}
+
 /** Hashes an event source chunk by chunk (it is read once, start to end). */
 export async function fingerprintEvents(src: EventSource): Promise<DatasetFingerprint> {
-  const h = createHash("sha256");
-  let events = 0;
-  for await (const c of src.chunks(DEFAULT_CHUNK)) {
-    h.update(littleEndianBytes(c.et));
-    events += c.count;
-  }
-  return { events, sha256: h.digest("hex") };
+  const f = fingerprinter();
+  for await (const c of src.chunks(DEFAULT_CHUNK)) f.update(c.et, c.count);
+  return f.digest();
 }
 
 /** Fingerprint of events already in memory; equal to fingerprintEvents of the same events. */

@@ -1,0 +1,141 @@
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import type { CommandModule } from "yargs";
+import { openEvents } from "../data/io/index.js";
+import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
+import { ModelFileError } from "../nn/modelfile.js";
+import { exportTeacherOnnx } from "../nn/onnx/export.js";
+import { loadTeacherModel, openTeacher, SCORE_ENGINES, type ScoreEngine } from "../nn/teacher/open.js";
+import { scoreEvents, writeTeacherScores } from "../nn/teacher/score.js";
+
+interface ScoreArgs {
+  model: string;
+  data: string;
+  out?: string;
+  engine: ScoreEngine;
+  chunk: number;
+  dataset?: string;
+  backend?: BackendName;
+  threads?: number;
+}
+
+/** `events.h5` -> `events.teacher-scores.h5` beside it. */
+export function defaultScoresPath(data: string): string {
+  const stem = basename(data, extname(data));
+  return join(dirname(data), `${stem}.teacher-scores.h5`);
+}
+
+function median(v: Float32Array): number {
+  const s = Float32Array.from(v).sort();
+  return s.length === 0 ? Number.NaN : s[s.length >> 1];
+}
+
+export const scoreCommand: CommandModule<object, ScoreArgs> = {
+  command: "score",
+  describe: "Score a dataset with the teacher: per-event MSE, ln(MSE) x 32 target, per-label error maps",
+  builder: (y) =>
+    y
+      .option("model", {
+        type: "string",
+        demandOption: true,
+        describe: "a saved teacher folder (model.json) or a teacher .onnx file from export-onnx",
+      })
+      .option("data", {
+        type: "string",
+        demandOption: true,
+        describe: "events (HDF5, .npy, PNG, link words)",
+      })
+      .option("out", { alias: "o", type: "string", describe: "scores file (default DATA.teacher-scores.h5)" })
+      .option("engine", {
+        type: "string",
+        choices: SCORE_ENGINES,
+        default: "ort" as ScoreEngine,
+        describe: "ONNX Runtime (a folder is converted in memory) or TensorFlow.js",
+      })
+      .option("chunk", { type: "number", default: 8192, describe: "events per read and forward pass" })
+      .option("dataset", { type: "string", describe: "HDF5 dataset name (default CaloRegions)" })
+      .option("backend", {
+        type: "string",
+        choices: BACKENDS,
+        describe: "tfjs backend (default: the best available)",
+      })
+      .option("threads", { type: "number", describe: "ONNX Runtime intra-op threads (default: all cores)" }),
+  handler: async (args) => {
+    const teacher = await openTeacher(args.model, args.engine, {
+      ...(args.backend ? { backend: args.backend } : {}),
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    });
+    if (teacher.backendNote) console.error(`score: ${teacher.backendNote}`);
+    const source = await openEvents(args.data, args.dataset ? { dataset: args.dataset } : {});
+    const out = args.out ?? defaultScoresPath(args.data);
+    const tty = process.stderr.isTTY;
+    try {
+      console.error(`score: ${source.count} events from ${source.description} with ${teacher.infer.engine}`);
+      const scores = await scoreEvents(source, teacher.infer, {
+        scale: teacher.scale,
+        targetType: teacher.targetType,
+        chunk: args.chunk,
+        onProgress: (done, total) =>
+          process.stderr.write(
+            `${tty ? "\r" : ""}score: ${done}/${total} events${tty && done < total ? "" : "\n"}`,
+          ),
+      });
+      await writeTeacherScores(out, scores, teacher.targetType, args.data);
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (const v of scores.score) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      const rate = scores.seconds > 0 ? Math.round(scores.fingerprint.events / scores.seconds) : 0;
+      console.log(
+        `scored ${scores.fingerprint.events} events in ${scores.seconds.toFixed(2)} s (${rate} events/s, ${teacher.infer.engine}): ` +
+          `median MSE ${median(scores.mse).toPrecision(4)}, target ${teacher.targetTypeText} ${lo}..${hi} -> ${out}`,
+      );
+    } finally {
+      source.close();
+      await teacher.infer.dispose();
+    }
+  },
+};
+
+interface ExportArgs {
+  model: string;
+  out: string;
+  backend?: BackendName;
+}
+
+export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
+  command: "export-onnx",
+  describe: "Export a saved teacher (tfjs folder) to ONNX (opset 13) for ONNX Runtime",
+  builder: (y) =>
+    y
+      .option("model", {
+        type: "string",
+        demandOption: true,
+        describe: "a saved teacher folder (model.json)",
+      })
+      .option("out", { alias: "o", type: "string", demandOption: true, describe: "the .onnx file to write" })
+      .option("backend", {
+        type: "string",
+        choices: BACKENDS,
+        describe: "tfjs backend (default: the best available)",
+      }),
+  handler: async (args) => {
+    if (!existsSync(args.model) || !statSync(args.model).isDirectory()) {
+      throw new ModelFileError(
+        `${args.model}: found no folder, expected a saved teacher folder (model.json)`,
+      );
+    }
+    console.error(`export-onnx: ${describeBackend(await selectBackend(args.backend))}`);
+    const t = await loadTeacherModel(args.model);
+    const bytes = exportTeacherOnnx(
+      t.model,
+      { inputScale: t.scale, targetType: t.targetTypeText, name: t.model.name },
+      args.out,
+    );
+    const params = t.model.countParams();
+    t.model.dispose();
+    console.log(`wrote ${args.out} (${(bytes / 1e6).toFixed(2)} MB, ONNX opset 13, ${params} parameters)`);
+  },
+};
