@@ -6,6 +6,7 @@ import { UserError } from "../util/errors.js";
 import { cosimCommand } from "./cosim.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
+import { evalCommand } from "./eval.js";
 import { inspectCommand } from "./inspect.js";
 import { synthCommand } from "./synth.js";
 
@@ -31,6 +32,7 @@ try {
     .command(emitRtlCommand)
     .command(cosimCommand)
     .command(synthCommand)
+    .command(evalCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {
