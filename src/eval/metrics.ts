@@ -87,8 +87,8 @@ export interface EvalMetrics {
 }
 
 /** The scored events cannot be evaluated as given (no background, mismatched lengths). */
-export class EvalError extends UserError {
-  override readonly name = "EvalError";
+export class EvaluationError extends UserError {
+  override readonly name = "EvaluationError";
 }
 
 function summary(sorted: Float64Array): ScoreSummary {
@@ -139,21 +139,21 @@ export function evaluateScores(data: ScoredEvents, o: EvalOptions = {}): EvalMet
   const rates = o.ratesKhz ?? DEFAULT_RATES_KHZ;
   const bgLabel = o.backgroundLabel ?? BACKGROUND_LABEL;
   const names = Object.keys(data.scores);
-  if (names.length === 0) throw new EvalError("no scores to evaluate");
+  if (names.length === 0) throw new EvaluationError("no scores to evaluate");
   const events = data.scores[names[0]].length;
   for (const n of names) {
     if (data.scores[n].length !== events) {
-      throw new EvalError(`score "${n}" has ${data.scores[n].length} values, expected ${events}`);
+      throw new EvaluationError(`score "${n}" has ${data.scores[n].length} values, expected ${events}`);
     }
   }
   if (data.labels && data.labels.length !== events) {
-    throw new EvalError(`${data.labels.length} labels for ${events} scored events`);
+    throw new EvaluationError(`${data.labels.length} labels for ${events} scored events`);
   }
   const byLabel = splitByLabel(events, data.labels, data.labelNames);
   const labelled = data.labels !== undefined;
   const bgIdx = labelled ? byLabel.get(bgLabel) : byLabel.get(BACKGROUND_LABEL);
   if (!bgIdx?.length) {
-    throw new EvalError(
+    throw new EvaluationError(
       `no "${bgLabel}" events among the labels (${[...byLabel.keys()].join(", ")}); thresholds are set on background`,
     );
   }

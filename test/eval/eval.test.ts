@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   auc,
-  EvalError,
+  EvaluationError,
   efficiency,
   evaluateScores,
   metricsToJson,
@@ -185,7 +185,7 @@ describe("evaluateScores", () => {
   it("names what is missing", () => {
     expect(() =>
       evaluateScores({ scores: { teacher: [1, 2] }, labels: [1, 1], labelNames: ["background", "x"] }),
-    ).toThrow(EvalError);
+    ).toThrow(EvaluationError);
     expect(() => evaluateScores({ scores: { teacher: [1, 2], student: [1] } })).toThrow(
       /score "student" has 1 values, expected 2/,
     );
