@@ -8,6 +8,13 @@ import { describe, expect, it } from "vitest";
 import { reportPlots, writeReport } from "../../src/report/index.js";
 import { sampleReportInput } from "../support/report-input.js";
 
+interface BrowserXmlParser {
+  parseFromString(
+    text: string,
+    type: string,
+  ): { getElementsByTagName(tag: string): { length: number }; documentElement: { nodeName: string } };
+}
+
 /** Debian's chromium (scripts/setup.sh installs it); puppeteer-core downloads no browser. */
 function chromiumPath(): string {
   try {
@@ -58,7 +65,9 @@ describe("report.html in headless Chromium", () => {
       const parsed = await page.evaluate(
         (svgs) =>
           svgs.map((s) => {
-            const doc = new DOMParser().parseFromString(s, "image/svg+xml");
+            // The page's DOMParser (the project's tsconfig has no DOM types).
+            const Parser = (globalThis as unknown as { DOMParser: new () => BrowserXmlParser }).DOMParser;
+            const doc = new Parser().parseFromString(s, "image/svg+xml");
             return doc.getElementsByTagName("parsererror").length
               ? "parsererror"
               : doc.documentElement.nodeName;
