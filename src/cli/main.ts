@@ -6,6 +6,7 @@ import { UserError } from "../util/errors.js";
 import { cosimCommand } from "./cosim.js";
 import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
+import { evalCommand } from "./eval.js";
 import { inspectCommand } from "./inspect.js";
 import { exportOnnxCommand, scoreCommand } from "./score.js";
 import { synthCommand } from "./synth.js";
@@ -36,6 +37,7 @@ try {
     .command(trainCommand)
     .command(scoreCommand)
     .command(exportOnnxCommand)
+    .command(evalCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {

@@ -1,0 +1,82 @@
+/** Agreement between two scores of the same events (teacher and student). */
+
+function checkPair(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) throw new RangeError(`score arrays differ in length (${a.length}, ${b.length})`);
+}
+
+/** Pearson's correlation coefficient; NaN when either score is constant or there are < 2 events. */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b);
+  const n = a.length;
+  if (n < 2) return Number.NaN;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Number.NaN;
+}
+
+/** Ranks 1..n, tied values sharing the mean of their ranks. */
+export function ranks(v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => v[x] - v[y]);
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && v[order[j + 1]] === v[order[i]]) j++;
+    const mean = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[order[k]] = mean;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's rank correlation: Pearson on tie-averaged ranks. */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkPair(a, b);
+  return pearson(ranks(a), ranks(b));
+}
+
+export interface TriggerOverlap {
+  /** Events the first score triggers (score > its threshold). */
+  readonly firstTriggered: number;
+  readonly secondTriggered: number;
+  readonly both: number;
+  /** both / firstTriggered: how many of the teacher's triggers the student keeps; NaN when none. */
+  readonly fraction: number;
+}
+
+/** Overlap of the events two scores trigger, each against its own threshold. */
+export function triggerOverlap(
+  a: ArrayLike<number>,
+  thresholdA: number,
+  b: ArrayLike<number>,
+  thresholdB: number,
+): TriggerOverlap {
+  checkPair(a, b);
+  let fa = 0;
+  let fb = 0;
+  let both = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ta = a[i] > thresholdA;
+    const tb = b[i] > thresholdB;
+    if (ta) fa++;
+    if (tb) fb++;
+    if (ta && tb) both++;
+  }
+  return { firstTriggered: fa, secondTriggered: fb, both, fraction: fa ? both / fa : Number.NaN };
+}
