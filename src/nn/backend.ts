@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { UserError } from "../util/errors.js";
+import { registerWasmKernels } from "./kernels/index.js";
 
 /**
  * TensorFlow.js backends in the order we prefer them. The two native ones are optional npm
@@ -55,7 +56,8 @@ let wasmReady: Promise<void> | undefined;
 
 async function loadWasm(): Promise<string | undefined> {
   try {
-    wasmReady ??= import("@tensorflow/tfjs-backend-wasm").then(() => undefined);
+    // Our training kernels go in once wasm's own are registered and before the backend starts.
+    wasmReady ??= import("@tensorflow/tfjs-backend-wasm").then(() => registerWasmKernels());
     await wasmReady;
     return undefined;
   } catch (e) {
