@@ -2,10 +2,13 @@ import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { loadTeacherConfig } from "../config/teacher.js";
 import { fingerprintEvents, openEvents } from "../data/index.js";
+import { evaluateScoresFile } from "../eval/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
+import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
 import { defaultWorkers } from "../nn/train/engine.js";
 import { UserError } from "../util/errors.js";
+import { table } from "./table.js";
 
 interface TrainArgs {
   teacher: string;
@@ -17,9 +20,32 @@ interface TrainArgs {
   workers?: number;
   resume: boolean;
   epochs?: number;
+  eval?: string;
 }
 
 const log = (line: string) => console.error(line);
+
+/** The teacher's AUC and efficiency at 3 kHz per signal of a labelled, scored file. */
+async function printAuc(scores: string, data: string, dataset: string | undefined): Promise<void> {
+  const r = await evaluateScoresFile(scores, {
+    data,
+    ...(dataset ? { dataset } : {}),
+    columns: { teacher: "teacher_score" },
+  });
+  const m = r.metrics;
+  const at3 = m.rates_khz.indexOf(3);
+  const rows = Object.entries(m.signals).map(([name, s]) => [
+    name,
+    String(s.events),
+    s.models.teacher.auc.toFixed(4),
+    at3 >= 0 ? `${(s.models.teacher.efficiency[at3] * 100).toFixed(2)}%` : "-",
+  ]);
+  if (rows.length === 0) {
+    console.log(`${data}: no signal events (labels other than background) to compute an AUC on`);
+    return;
+  }
+  console.log(table(["signal", "events", "teacher AUC", "eff. at 3 kHz"], rows));
+}
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: "train",
@@ -53,7 +79,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         default: false,
         describe: "continue from the last finished epoch's checkpoint in the run folder",
       })
-      .option("epochs", { type: "number", describe: "override the config's epoch count" }),
+      .option("epochs", { type: "number", describe: "override the config's epoch count" })
+      .option("eval", {
+        type: "string",
+        describe: "labelled events (background and signals) to score, with the AUC of each signal printed",
+      }),
   handler: async (args) => {
     const config = loadTeacherConfig(args.teacher);
     if (args.epochs !== undefined) {
@@ -94,6 +124,16 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       log(
         `teacher saved to ${t.modelDir} (epoch ${t.bestEpoch}, validation loss ${best?.validationLoss.toPrecision(5)})`,
       );
+      t.model.dispose();
+      const targets = await teacherTargets(
+        t.modelDir,
+        dir,
+        [{ name: "train", data: args.data }, ...(args.eval ? [{ name: "eval", data: args.eval }] : [])],
+        args.dataset,
+        log,
+      );
+      console.log(`distillation targets (${targets.targetType}): ${targets.scores[0].file}`);
+      if (args.eval) await printAuc(targets.scores[1].file, args.eval, args.dataset);
     } finally {
       source.close();
     }

@@ -98,6 +98,9 @@ export async function selectBackend(force?: BackendName): Promise<BackendChoice>
   if (force !== undefined && !BACKENDS.includes(force)) {
     throw new BackendError(`--backend: found "${force}", expected one of ${BACKENDS.join(", ")}`);
   }
+  // Production mode: no "install the node backend" banner (our log says which backend runs
+  // and why the better ones did not) and no per-op debug checks.
+  tf.env().set("PROD", true);
   const skipped: { name: BackendName; why: string }[] = [];
   for (const name of force ? [force] : BACKENDS) {
     const why = (await loadBackend(name)) ?? (await activate(name));
