@@ -69,7 +69,7 @@ async function compare(model: tfl.LayersModel, scale: number) {
   const bytes = encodeModel(
     teacherToOnnx(model, { inputScale: scale, targetType: "ap_ufixed<16,8>", name: "t" }),
   );
-  const ort = await ortInference(bytes, { threads: 1 });
+  const ort = await ortInference(bytes, { threads: 1, batch: 37 });
   const ref = tfjsInference(model);
   const x = scaleCounts(events.et, scale);
   const [a, b] = [await ort.run(x, events.count), await ref.run(x, events.count)];
