@@ -93,8 +93,18 @@ export async function openTeacher(
   const backend = await selectBackend(opts.backend);
   const t = await loadTeacherModel(path);
   const base = { scale: t.scale, targetType: t.targetType, targetTypeText: t.targetTypeText };
-  if (engine === "tfjs")
-    return { ...base, infer: tfjsInference(t.model), backendNote: describeBackend(backend) };
+  if (engine === "tfjs") {
+    const infer = tfjsInference(t.model);
+    // The model was loaded here, so it goes with the inference.
+    const dispose = async () => {
+      t.model.dispose();
+    };
+    return {
+      ...base,
+      infer: { engine: infer.engine, run: infer.run, dispose },
+      backendNote: describeBackend(backend),
+    };
+  }
   let bytes: Uint8Array;
   try {
     bytes = encodeModel(
