@@ -1,12 +1,25 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import type { CommandModule } from "yargs";
-import { openEvents } from "../data/io/index.js";
-import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
-import { ModelFileError } from "../nn/modelfile.js";
-import { exportTeacherOnnx } from "../nn/onnx/export.js";
-import { loadTeacherModel, openTeacher, SCORE_ENGINES, type ScoreEngine } from "../nn/teacher/open.js";
-import { scoreEvents, writeTeacherScores } from "../nn/teacher/score.js";
+import type { BackendName } from "../nn/backend.js";
+import { SCORE_ENGINES, type ScoreEngine } from "../nn/teacher/engines.js";
+
+// TensorFlow.js, ONNX Runtime and protobufjs load only when these commands run: every other
+// command starts without them.
+const modules = async () => {
+  const [io, backend, modelfile, onnx, open, score] = await Promise.all([
+    import("../data/io/index.js"),
+    import("../nn/backend.js"),
+    import("../nn/modelfile.js"),
+    import("../nn/onnx/export.js"),
+    import("../nn/teacher/open.js"),
+    import("../nn/teacher/score.js"),
+  ]);
+  return { ...io, ...backend, ...modelfile, ...onnx, ...open, ...score };
+};
+
+/** The tfjs backends (as in src/nn/backend.ts; selectBackend checks the name). */
+const BACKEND_HELP = "tfjs backend: tensorflow-gpu, tensorflow, wasm or cpu (default: the best available)";
 
 interface ScoreArgs {
   model: string;
@@ -15,7 +28,7 @@ interface ScoreArgs {
   engine: ScoreEngine;
   chunk: number;
   dataset?: string;
-  backend?: BackendName;
+  backend?: string;
   threads?: number;
 }
 
@@ -54,15 +67,12 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
       })
       .option("chunk", { type: "number", default: 8192, describe: "events per read and forward pass" })
       .option("dataset", { type: "string", describe: "HDF5 dataset name (default CaloRegions)" })
-      .option("backend", {
-        type: "string",
-        choices: BACKENDS,
-        describe: "tfjs backend (default: the best available)",
-      })
+      .option("backend", { type: "string", describe: BACKEND_HELP })
       .option("threads", { type: "number", describe: "ONNX Runtime intra-op threads (default: all cores)" }),
   handler: async (args) => {
+    const { openTeacher, openEvents, scoreEvents, writeTeacherScores } = await modules();
     const teacher = await openTeacher(args.model, args.engine, {
-      ...(args.backend ? { backend: args.backend } : {}),
+      ...(args.backend ? { backend: args.backend as BackendName } : {}),
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
     });
     if (teacher.backendNote) console.error(`score: ${teacher.backendNote}`);
@@ -102,7 +112,7 @@ export const scoreCommand: CommandModule<object, ScoreArgs> = {
 interface ExportArgs {
   model: string;
   out: string;
-  backend?: BackendName;
+  backend?: string;
 }
 
 export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
@@ -116,18 +126,18 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
         describe: "a saved teacher folder (model.json)",
       })
       .option("out", { alias: "o", type: "string", demandOption: true, describe: "the .onnx file to write" })
-      .option("backend", {
-        type: "string",
-        choices: BACKENDS,
-        describe: "tfjs backend (default: the best available)",
-      }),
+      .option("backend", { type: "string", describe: BACKEND_HELP }),
   handler: async (args) => {
+    const { ModelFileError, selectBackend, describeBackend, loadTeacherModel, exportTeacherOnnx } =
+      await modules();
     if (!existsSync(args.model) || !statSync(args.model).isDirectory()) {
       throw new ModelFileError(
         `${args.model}: found no folder, expected a saved teacher folder (model.json)`,
       );
     }
-    console.error(`export-onnx: ${describeBackend(await selectBackend(args.backend))}`);
+    console.error(
+      `export-onnx: ${describeBackend(await selectBackend(args.backend as BackendName | undefined))}`,
+    );
     const t = await loadTeacherModel(args.model);
     const bytes = exportTeacherOnnx(
       t.model,

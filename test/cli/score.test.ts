@@ -111,6 +111,11 @@ describe("distill score and export-onnx", () => {
     const empty = join(dir, "empty");
     mkdirSync(empty);
     expect((await fails("--model", empty, "--engine", "tfjs")).message).toMatch(/empty: no model\.json/);
+    const student = join(dir, "student");
+    await saveModel(student, buildTeacher(loadTeacherConfig("configs/cae.json"), 1), { kind: "student" });
+    expect((await fails("--model", student)).message).toMatch(
+      /student\/model\.json: userDefinedMetadata\.distill\.kind: found "student", expected "teacher"/,
+    );
     const wrong = await fails("--model", join(dir, "teacher.onnx"), "--engine", "tfjs");
     expect(wrong.message).toMatch(/an ONNX file runs with --engine ort/);
     expect(existsSync(join(dir, "nope.teacher-scores.h5"))).toBe(false);

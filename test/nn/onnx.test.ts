@@ -22,18 +22,21 @@ import { scaleCounts, scoreEvents, tfjsInference } from "../../src/nn/teacher/sc
 const events = generate(defaultGeneratorConfig(), ["background", "monojet", "hotRegion"], 100, 11);
 const dir = mkdtempSync(join(tmpdir(), "distill-onnx-"));
 
-/** Every layer kind and the awkward cases: strided "same" (uneven pads), valid, max pooling. */
+/**
+ * Every layer kind and the awkward cases: strided "same" (uneven pads), valid, max pooling,
+ * channel counts padded to 16 (10 and 12, the padding channels of a sigmoid conv at 0.5).
+ */
 const awkward: TeacherConfig = teacherSchema.parse({
   name: "awkward",
   input: { scale: 0.25 },
   layers: [
-    { type: "conv2d", filters: 4, kernel: [3, 3], strides: [2, 2], padding: "same", activation: "tanh" },
-    { type: "conv2d", filters: 6, kernel: [3, 2], padding: "valid", activation: "relu" },
+    { type: "conv2d", filters: 10, kernel: [3, 3], strides: [2, 2], padding: "same", activation: "tanh" },
+    { type: "conv2d", filters: 12, kernel: [3, 2], padding: "valid", activation: "sigmoid" },
     { type: "maxpool2d", pool: [2, 2] },
     { type: "flatten" },
     { type: "dense", units: 16, activation: "sigmoid" },
-    { type: "dense", units: 189 },
-    { type: "reshape", shape: [9, 7, 3] },
+    { type: "dense", units: 630 },
+    { type: "reshape", shape: [9, 7, 10] },
     { type: "activation", activation: "relu" },
     { type: "upsample2d", size: [2, 2] },
     { type: "avgpool2d", pool: [1, 1] },
@@ -69,7 +72,7 @@ async function compare(model: tfl.LayersModel, scale: number) {
   const bytes = encodeModel(
     teacherToOnnx(model, { inputScale: scale, targetType: "ap_ufixed<16,8>", name: "t" }),
   );
-  const ort = await ortInference(bytes, { threads: 1 });
+  const ort = await ortInference(bytes, { threads: 1, batch: 37 });
   const ref = tfjsInference(model);
   const x = scaleCounts(events.et, scale);
   const [a, b] = [await ort.run(x, events.count), await ref.run(x, events.count)];
@@ -161,7 +164,18 @@ describe("ONNX export", () => {
       { dim_value: 1 },
     ]);
     const ops = new Set(m.graph.node.map((n) => n.op_type));
-    for (const op of ["Conv", "MaxPool", "AveragePool", "Gemm", "Reshape", "Resize", "Transpose", "Flatten"])
+    for (const op of [
+      "Conv",
+      "MaxPool",
+      "AveragePool",
+      "Gemm",
+      "Reshape",
+      "Resize",
+      "Transpose",
+      "Flatten",
+      "Pad",
+      "Slice",
+    ])
       expect(ops).toContain(op);
     expect(m.metadata_props).toContainEqual({ key: "distill.inputScale", value: "0.25" });
     model.dispose();

@@ -156,6 +156,18 @@ describe("scoring a dataset", () => {
     model.dispose();
   });
 
+  it("runs a chunk in batches that give the outputs of one pass over the chunk", async () => {
+    const model = buildTeacher(small, 5);
+    const x = Float32Array.from(events.et.subarray(0, 50 * N_REGIONS), (v) => v * 0.5);
+    const whole = await tfjsInference(model, { batch: 50 }).run(x, 50);
+    const parts = await tfjsInference(model, { batch: 7 }).run(x, 50);
+    expect(parts.mse.length).toBe(50);
+    for (let i = 0; i < 50; i++) expect(parts.mse[i]).toBeCloseTo(whole.mse[i], 3);
+    for (let i = 0; i < x.length; i++)
+      expect(parts.reconstruction[i]).toBeCloseTo(whole.reconstruction[i], 4);
+    model.dispose();
+  });
+
   it("labels unlabelled events `all`", async () => {
     const model = buildTeacher(small, 5);
     const bare = new Dataset({ et: events.et.slice(0, 20 * N_REGIONS), source: "bare" });

@@ -5,10 +5,8 @@ import { type LoadedModel, loadModel, ModelFileError } from "../modelfile.js";
 import { readOnnxTeacherMetadata, teacherToOnnx } from "../onnx/export.js";
 import { encodeModel } from "../onnx/proto.js";
 import { ortInference } from "../onnx/score.js";
+import { SCORE_ENGINES, type ScoreEngine } from "./engines.js";
 import { ScoringError, type TeacherInference, tfjsInference } from "./score.js";
-
-export type ScoreEngine = "ort" | "tfjs";
-export const SCORE_ENGINES: readonly ScoreEngine[] = ["ort", "tfjs"];
 
 /** What scoring needs from a saved teacher: how to run it and how to read its output. */
 export interface OpenedTeacher {
@@ -63,6 +61,8 @@ export async function loadTeacherModel(
  * `.onnx` file. With engine `ort` a folder is converted to ONNX in memory; an `.onnx` file
  * can only run with `ort`.
  */
+export { SCORE_ENGINES, type ScoreEngine };
+
 export async function openTeacher(
   path: string,
   engine: ScoreEngine,
@@ -93,8 +93,18 @@ export async function openTeacher(
   const backend = await selectBackend(opts.backend);
   const t = await loadTeacherModel(path);
   const base = { scale: t.scale, targetType: t.targetType, targetTypeText: t.targetTypeText };
-  if (engine === "tfjs")
-    return { ...base, infer: tfjsInference(t.model), backendNote: describeBackend(backend) };
+  if (engine === "tfjs") {
+    const infer = tfjsInference(t.model);
+    // The model was loaded here, so it goes with the inference.
+    const dispose = async () => {
+      t.model.dispose();
+    };
+    return {
+      ...base,
+      infer: { engine: infer.engine, run: infer.run, dispose },
+      backendNote: describeBackend(backend),
+    };
+  }
   let bytes: Uint8Array;
   try {
     bytes = encodeModel(
