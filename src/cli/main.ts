@@ -9,6 +9,7 @@ import { emitRtlCommand } from "./emit-rtl.js";
 import { evalCommand } from "./eval.js";
 import { inspectCommand } from "./inspect.js";
 import { exportOnnxCommand, scoreCommand } from "./score.js";
+import { runCommand } from "./run.js";
 import { synthCommand } from "./synth.js";
 import { trainCommand } from "./train.js";
 
@@ -38,6 +39,7 @@ try {
     .command(scoreCommand)
     .command(exportOnnxCommand)
     .command(evalCommand)
+    .command(runCommand)
     .demandCommand(1, "name a command (see --help)")
     .strict()
     .fail((msg, err, y) => {

@@ -82,7 +82,7 @@ export const teacherSchema = z.strictObject({
   layers: z.array(layer).min(1),
   training: trainingSchema,
   target: z.strictObject({
-    /** The cast of ln(MSE) * 32 (MSE in counts^2) that the student regresses. */
+    /** The cast of ln(MSE) * 32 that the student regresses (MSE in model units, (counts x scale)^2). */
     type: z.string(),
   }),
 });
