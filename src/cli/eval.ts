@@ -27,7 +27,8 @@ export function formatMetrics(m: EvalMetrics): string {
   const models = Object.keys(m.models);
   const out: string[] = [
     `${m.events} events, ${m.background_events} background${m.labelled ? "" : " (no labels: every event counts as background)"}; ` +
-      `rate = false-positive rate x ${m.rate_mhz} MHz; an event triggers when score > threshold`,
+      `rate = false-positive rate x ${m.rate_mhz} MHz (one background event = ${m.rate_step_khz.toPrecision(3)} kHz); ` +
+      "an event triggers when score > threshold",
     "",
     table(
       ["model", "rate kHz", "threshold", "background passed", "achieved kHz"],

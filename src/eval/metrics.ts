@@ -78,6 +78,8 @@ export interface EvalMetrics {
   readonly rates_khz: readonly number[];
   readonly events: number;
   readonly background_events: number;
+  /** The rate of one background event: no working point below it can pass any event. */
+  readonly rate_step_khz: number;
   readonly labelled: boolean;
   readonly models: Readonly<Record<string, ModelMetrics>>;
   readonly signals: Readonly<Record<string, SignalMetrics>>;
@@ -232,6 +234,7 @@ export function evaluateScores(data: ScoredEvents, o: EvalOptions = {}): EvalMet
     rates_khz: [...rates],
     events,
     background_events: bgIdx.length,
+    rate_step_khz: (rateMhz * 1000) / bgIdx.length,
     labelled,
     models,
     signals,

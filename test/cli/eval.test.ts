@@ -69,7 +69,9 @@ describe("distill eval", () => {
     );
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/180 events, 60 background; rate = false-positive rate x 0.06 MHz/);
+    expect(r.stdout).toMatch(
+      /180 events, 60 background; rate = false-positive rate x 0.06 MHz \(one background event = 1\.00 kHz\)/,
+    );
     expect(r.stdout).toMatch(/^model\s+rate kHz\s+threshold/m);
     expect(r.stdout).toMatch(/^monojet\s+60\s+\S+\s+\S+%/m);
     expect(r.stdout).toMatch(/^hotRegion \(fault\)\s+60/m);
