@@ -101,7 +101,7 @@ export function reportPlots(input: ReportInput): { file: string; caption: string
   const m = ev.metrics;
   const models = Object.keys(ev.events.scores);
   const byLabel = splitByLabel(m.events, ev.events.labels, ev.events.labelNames);
-  const bgLabel = [...byLabel.keys()].find((l) => !(l in m.signals)) ?? "background";
+  const bgLabel = m.background_label;
   const bg = byLabel.get(bgLabel) ?? [];
   const signals = Object.keys(m.signals);
   const full = m.rate_mhz * 1000;
