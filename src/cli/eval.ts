@@ -43,6 +43,10 @@ export function formatMetrics(m: EvalMetrics): string {
       ),
     ),
   ];
+  for (const n of models) {
+    const t = m.models[n].fixed_type;
+    if (t) out.push(`${n} scores and thresholds are integer mantissas of ${t}`);
+  }
   const signals = Object.entries(m.signals);
   if (signals.length) {
     out.push(

@@ -44,6 +44,8 @@ export interface ScoreSummary {
 }
 
 export interface ModelMetrics {
+  /** When the scores are integer mantissas of this type, thresholds are mantissas too. */
+  readonly fixed_type?: string;
   readonly thresholds: readonly ThresholdJson[];
   readonly background: ScoreSummary;
   readonly all: ScoreSummary;

@@ -73,6 +73,9 @@ describe("distill eval", () => {
       /180 events, 60 background; rate = false-positive rate x 0.06 MHz \(one background event = 1\.00 kHz\)/,
     );
     expect(r.stdout).toMatch(/^model\s+rate kHz\s+threshold/m);
+    expect(r.stdout).toMatch(
+      /^student scores and thresholds are integer mantissas of ap_ufixed<16,8,AP_RND_CONV,AP_SAT>$/m,
+    );
     expect(r.stdout).toMatch(/^monojet\s+60\s+\S+\s+\S+%/m);
     expect(r.stdout).toMatch(/^hotRegion \(fault\)\s+60/m);
     expect(r.stdout).toMatch(/teacher vs student: Pearson/);
@@ -84,7 +87,11 @@ describe("distill eval", () => {
       { rateMhz: 0.06 },
     );
     expect(written.signals).toEqual(JSON.parse(JSON.stringify(expected.signals)));
-    expect(written.models).toEqual(JSON.parse(JSON.stringify(expected.models)));
+    expect(written.models.teacher).toEqual(JSON.parse(JSON.stringify(expected.models.teacher)));
+    expect(written.models.student).toEqual({
+      fixed_type: "ap_ufixed<16,8,AP_RND_CONV,AP_SAT>",
+      ...JSON.parse(JSON.stringify(expected.models.student)),
+    });
     // 1 kHz of 60 kHz is one background event in 60.
     expect(written.models.teacher.thresholds[0].background_passed).toBe(1);
     expect(written.regions.hotRegion[0]).toMatchObject({ iphi: 5, ieta: 2, excess: 8, share: 1 });
