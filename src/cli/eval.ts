@@ -1,5 +1,7 @@
 import type { CommandModule } from "yargs";
 import { type EvalMetrics, evaluateScoresFile, metricsToJson } from "../eval/index.js";
+import { writeReport } from "../report/index.js";
+import { readDesignReport } from "../rtl/report.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { UserError } from "../util/errors.js";
 import { table } from "./table.js";
@@ -12,6 +14,8 @@ interface EvalArgs {
   rates: number[];
   score?: string[];
   output?: string;
+  report?: string;
+  design?: string;
 }
 
 const num = (v: number | null, digits = 4) =>
@@ -23,7 +27,8 @@ export function formatMetrics(m: EvalMetrics): string {
   const models = Object.keys(m.models);
   const out: string[] = [
     `${m.events} events, ${m.background_events} background${m.labelled ? "" : " (no labels: every event counts as background)"}; ` +
-      `rate = false-positive rate x ${m.rate_mhz} MHz; an event triggers when score > threshold`,
+      `rate = false-positive rate x ${m.rate_mhz} MHz (one background event = ${m.rate_step_khz.toPrecision(3)} kHz); ` +
+      "an event triggers when score > threshold",
     "",
     table(
       ["model", "rate kHz", "threshold", "background passed", "achieved kHz"],
@@ -38,6 +43,10 @@ export function formatMetrics(m: EvalMetrics): string {
       ),
     ),
   ];
+  for (const n of models) {
+    const t = m.models[n].fixed_type;
+    if (t) out.push(`${n} scores and thresholds are integer mantissas of ${t}`);
+  }
   const signals = Object.entries(m.signals);
   if (signals.length) {
     out.push(
@@ -127,7 +136,15 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         array: true,
         describe: "MODEL=COLUMN to evaluate (default teacher=teacher_score student=student_score)",
       })
-      .option("output", { alias: "o", type: "string", describe: "write the figures as JSON here" }),
+      .option("output", { alias: "o", type: "string", describe: "write the figures as JSON here" })
+      .option("report", {
+        type: "string",
+        describe: "also write DIR/reports/report.html, its plots (PNG) and metrics.json",
+      })
+      .option("design", {
+        type: "string",
+        describe: "an emitted design directory whose latency the report shows (its report.json)",
+      }),
   handler: async (args) => {
     const columns = parseScoreOptions(args.score);
     const r = await evaluateScoresFile(args.scores, {
@@ -141,6 +158,16 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     if (args.output) {
       writeFileAtomic(args.output, metricsToJson(r.metrics));
       console.log(`\nwrote ${args.output}`);
+    }
+    if (args.report) {
+      const design = args.design ? readDesignReport(args.design) : undefined;
+      const files = await writeReport(args.report, {
+        title: `distill evaluation of ${args.scores}`,
+        subtitle: `${new Date().toISOString()}: distill eval --scores ${args.scores}${args.data ? ` --data ${args.data}` : ""}`,
+        evaluation: { events: r.events, metrics: r.metrics },
+        ...(design ? { design } : {}),
+      });
+      console.log(`wrote ${files.length} report files under ${args.report}/reports`);
     }
   },
 };

@@ -136,5 +136,12 @@ export async function evaluateScoresFile(file: string, o: EvalFileOptions = {}):
     ...(inputMaps ? { inputMaps } : {}),
     fixedTypes,
   };
-  return { scoresFile: s, events, metrics: evaluateScores(events, o) };
+  const metrics = evaluateScores(events, o);
+  const models = Object.fromEntries(
+    Object.entries(metrics.models).map(([n, mm]) => [
+      n,
+      fixedTypes[n] ? { fixed_type: fixedTypes[n], ...mm } : mm,
+    ]),
+  );
+  return { scoresFile: s, events, metrics: { ...metrics, models } };
 }

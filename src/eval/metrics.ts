@@ -44,6 +44,8 @@ export interface ScoreSummary {
 }
 
 export interface ModelMetrics {
+  /** When the scores are integer mantissas of this type, thresholds are mantissas too. */
+  readonly fixed_type?: string;
   readonly thresholds: readonly ThresholdJson[];
   readonly background: ScoreSummary;
   readonly all: ScoreSummary;
@@ -77,7 +79,11 @@ export interface EvalMetrics {
   readonly rate_mhz: number;
   readonly rates_khz: readonly number[];
   readonly events: number;
+  /** The label whose events set the thresholds (every event when unlabelled). */
+  readonly background_label: string;
   readonly background_events: number;
+  /** The rate of one background event: no working point below it can pass any event. */
+  readonly rate_step_khz: number;
   readonly labelled: boolean;
   readonly models: Readonly<Record<string, ModelMetrics>>;
   readonly signals: Readonly<Record<string, SignalMetrics>>;
@@ -231,7 +237,9 @@ export function evaluateScores(data: ScoredEvents, o: EvalOptions = {}): EvalMet
     rate_mhz: rateMhz,
     rates_khz: [...rates],
     events,
+    background_label: labelled ? bgLabel : BACKGROUND_LABEL,
     background_events: bgIdx.length,
+    rate_step_khz: (rateMhz * 1000) / bgIdx.length,
     labelled,
     models,
     signals,

@@ -101,7 +101,7 @@ export function reportPlots(input: ReportInput): { file: string; caption: string
   const m = ev.metrics;
   const models = Object.keys(ev.events.scores);
   const byLabel = splitByLabel(m.events, ev.events.labels, ev.events.labelNames);
-  const bgLabel = [...byLabel.keys()].find((l) => !(l in m.signals)) ?? "background";
+  const bgLabel = m.background_label;
   const bg = byLabel.get(bgLabel) ?? [];
   const signals = Object.keys(m.signals);
   const full = m.rate_mhz * 1000;
@@ -256,7 +256,7 @@ function summaryHtml(input: ReportInput, s: ReportSummary): string {
   }
   if (m) {
     parts.push(
-      "<h3>Thresholds (trigger when score &gt; threshold; set on background)</h3>",
+      `<h3>Thresholds (trigger when score &gt; threshold; set on ${m.background_events} background events, one event = ${m.rate_step_khz.toPrecision(3)} kHz)</h3>`,
       tableHtml(
         ["model", ...m.rates_khz.map((r) => `${r} kHz`)],
         Object.entries(m.models).map(([model, x]) => [
@@ -361,7 +361,7 @@ function pipelineHtml(stages: readonly PipelineStage[]): string {
   );
 }
 
-const CSS = `body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:1400px;color:#222}
+const CSS = `body{font-family:"DejaVu Sans",Arial,sans-serif;margin:2em auto;padding:0 1em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}td.pass{color:#070;font-weight:bold}
 td.fail{color:#b00;font-weight:bold}.figures{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}

@@ -144,6 +144,7 @@ describe("evaluateScores", () => {
     );
     expect(m.events).toBe(14);
     expect(m.background_events).toBe(10);
+    expect(m.rate_step_khz).toBe(100);
     expect(m.models.teacher.thresholds).toEqual([
       { rate_khz: 100, threshold: 9, background_passed: 1, achieved_rate_khz: 100 },
       { rate_khz: 300, threshold: 7, background_passed: 3, achieved_rate_khz: 300 },

@@ -4,11 +4,13 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { loadTarget } from "../../src/config/target.js";
+import { evaluateScores } from "../../src/eval/index.js";
 import { readModel } from "../../src/ir/index.js";
 import {
   layerOfNode,
   partResources,
   pipelineStages,
+  reportPlots,
   reportSummary,
   writeReport,
 } from "../../src/report/index.js";
@@ -74,6 +76,12 @@ describe("writeReport", () => {
     expect(s.efficiency).toBeUndefined();
     expect(s.resources?.dsps).toEqual({ used: 1, available: 10, percent: 10 });
     expect(reportSummary({})).toEqual({});
+  });
+
+  it("plots unlabelled scores as distributions and scatter only", () => {
+    const events = { scores: { teacher: [1, 2, 3, 4], student: [2, 2, 5, 4] } };
+    const plots = reportPlots({ evaluation: { events, metrics: evaluateScores(events) } });
+    expect(plots.map((p) => p.file)).toEqual(["scores-teacher.png", "scores-student.png", "scatter.png"]);
   });
 
   it("knows the parts of the shipped targets", () => {
