@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadTeacherConfig } from "../../src/config/teacher.js";
 import { selectBackend } from "../../src/nn/backend.js";
 import { registerWasmKernels, WASM_KERNEL_NAMES } from "../../src/nn/kernels/index.js";
+import { mergeAxes, transposeKernel } from "../../src/nn/kernels/transpose.js";
 import { teacherRuntime } from "../../src/nn/teacher/runtime.js";
 import { rng } from "../../src/util/rng.js";
 
@@ -185,6 +186,38 @@ describe("wasm training kernels agree with the CPU backend", () => {
         ),
     ).toThrow(/Conv2DBackpropFilter on wasm: dataFormat NCHW is not supported, expected NHWC/);
     tf.dispose([x, dy]);
+  });
+
+  it("the tiled transpose equals the CPU backend's on every permutation of ranks 1 to 5", async () => {
+    const r = rng(7);
+    const permutations = (n: number): number[][] =>
+      n === 0
+        ? [[]]
+        : permutations(n - 1).flatMap((p) =>
+            [...Array(n).keys()].map((i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+          );
+    for (let rank = 1; rank <= 5; rank++) {
+      for (const perm of permutations(rank)) {
+        // Sizes up to 40 so that tiles of 32 are split; some axes of size 1.
+        const shape = perm.map(() => r.pick([1, 2, 3, 5, rank <= 3 ? 40 : 4]));
+        const x = randomValues(r, shape);
+        const want = await runOn("cpu", "Transpose", { x }, { perm });
+        await tf.setBackend("wasm");
+        const xt = tf.tensor(x.values, shape);
+        const backend = tf.backend() as tf.KernelBackend & {
+          typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+        };
+        const out = transposeKernel({ inputs: { x: xt }, backend, attrs: { perm } });
+        expect(out.shape, `[${shape}] perm [${perm}]`).toEqual(want.shape);
+        expect(Array.from(backend.typedArrayFromHeap(out)), `[${shape}] perm [${perm}]`).toEqual(
+          Array.from(want.values),
+        );
+        backend.disposeData(out.dataId);
+        xt.dispose();
+      }
+    }
+    expect(mergeAxes([512, 18, 14, 30], [3, 1, 2, 0])).toEqual({ shape: [512, 252, 30], perm: [2, 1, 0] });
+    expect(mergeAxes([4, 1, 3], [1, 2, 0])).toEqual({ shape: [4, 3], perm: [1, 0] });
   });
 
   it("AvgPoolGrad on tiling and overlapping windows, same and valid paddings", async () => {
