@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { batchSafeFusedMatMul, transposingMatMul } from "./matmul.js";
 import { tilingAvgPoolGrad } from "./pool.js";
+import { leadingAxesSum } from "./reduce.js";
 import { resizeNearestNeighborGrad } from "./resize.js";
 
 /**
@@ -19,6 +20,7 @@ const KERNELS: readonly {
     kernelName: tf.ResizeNearestNeighborGrad,
     make: () => resizeNearestNeighborGrad as unknown as tf.KernelFunc,
   },
+  { kernelName: tf.Sum, make: (o) => leadingAxesSum(required(tf.Sum, o)) },
   { kernelName: tf.BatchMatMul, make: (o) => transposingMatMul(required(tf.BatchMatMul, o)) },
   {
     kernelName: tf._FusedMatMul,

@@ -1,17 +1,10 @@
 import type * as tf from "@tensorflow/tfjs-core";
+import { heap } from "./heap.js";
 import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
 
 /** A float32 scalar on the wasm heap, freed with the scratch list. */
 export function scalar(s: Scratch, value: number): tf.TensorInfo {
-  const b = s.backend as WasmBackend & {
-    makeOutput(shape: number[], dtype: "float32", offset?: number, values?: Float32Array): tf.TensorInfo;
-  };
-  return s.adopt(b.makeOutput([], "float32", undefined, Float32Array.of(value)));
-}
-
-interface HeapBackend extends WasmBackend {
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  return s.adopt(heap(s.backend).makeOutput([], "float32", undefined, Float32Array.of(value)));
 }
 
 /**
@@ -50,7 +43,7 @@ export function resizeNearestNeighborGrad({
       return sh * sw === 1 ? mean : s.run("Multiply", { a: mean, b: scalar(s, sh * sw) });
     });
   }
-  const b = backend as HeapBackend;
+  const b = heap(backend);
   const dx = b.makeOutput([n, inH, inW, c], "float32");
   // Views only after every allocation: growing the heap detaches older views.
   const out = b.typedArrayFromHeap(dx);

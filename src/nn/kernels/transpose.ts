@@ -1,16 +1,6 @@
 import type * as tf from "@tensorflow/tfjs-core";
+import { heap } from "./heap.js";
 import type { WasmBackend } from "./wasm.js";
-
-/** The wasm backend's heap access, which kernels written in JavaScript use. */
-export interface HeapBackend extends WasmBackend {
-  makeOutput(
-    shape: number[],
-    dtype: tf.DataType,
-    memoryOffset?: number,
-    values?: Float32Array,
-  ): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 
 /**
  * `shape` and `perm` with every run of input axes that stay adjacent and in order in the
@@ -127,7 +117,7 @@ export function transposeKernel({
 }): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo };
   const perm = (attrs as { perm: number[] }).perm;
-  const b = backend as HeapBackend;
+  const b = heap(backend);
   const out = b.makeOutput(
     perm.map((a) => x.shape[a]),
     x.dtype,
