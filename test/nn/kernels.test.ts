@@ -3,7 +3,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadTeacherConfig } from "../../src/config/teacher.js";
 import { selectBackend } from "../../src/nn/backend.js";
-import { registerWasmKernels, WASM_KERNEL_NAMES } from "../../src/nn/kernels/index.js";
+import {
+  registerCpuKernelFixes,
+  registerWasmKernels,
+  WASM_KERNEL_NAMES,
+} from "../../src/nn/kernels/index.js";
 import { mergeAxes, transposeKernel } from "../../src/nn/kernels/transpose.js";
 import { teacherRuntime } from "../../src/nn/teacher/runtime.js";
 import { rng } from "../../src/util/rng.js";
@@ -351,6 +355,37 @@ describe("wasm training kernels agree with the CPU backend", () => {
         }
       }
     }
+  });
+});
+
+describe("CPU backend fixes", () => {
+  it("ResizeNearestNeighborGrad on cpu is the adjoint of the resize for every event of a batch", async () => {
+    const r = rng(9);
+    const x = randomValues(r, [3, 9, 7, 4]);
+    const dy = randomValues(r, [3, 18, 14, 4]);
+    const attrs = { alignCorners: false, halfPixelCenters: false };
+    const up = await runOn("cpu", "ResizeNearestNeighbor", { images: x }, { ...attrs, size: [18, 14] });
+    const adjointGap = async () => {
+      const dx = await runOn("cpu", "ResizeNearestNeighborGrad", { images: x, dy }, attrs);
+      let lhs = 0;
+      let rhs = 0;
+      for (let i = 0; i < dy.values.length; i++) lhs += up.values[i] * dy.values[i];
+      for (let i = 0; i < x.values.length; i++) rhs += x.values[i] * dx.values[i];
+      return Math.abs(lhs - rhs) / Math.abs(lhs);
+    };
+    tf.unregisterKernel("ResizeNearestNeighborGrad", "cpu");
+    const { resizeNearestNeighborGradConfig } = await import(
+      "@tensorflow/tfjs-backend-cpu/dist/kernels/ResizeNearestNeighborGrad.js"
+    );
+    tf.registerKernel(resizeNearestNeighborGradConfig);
+    // The shipped kernel is wrong beyond the first event: this test can fail.
+    expect(await adjointGap()).toBeGreaterThan(1e-2);
+    registerCpuKernelFixes();
+    registerCpuKernelFixes();
+    expect(tf.getKernel("ResizeNearestNeighborGrad", "cpu")?.kernelFunc).not.toBe(
+      resizeNearestNeighborGradConfig.kernelFunc,
+    );
+    expect(await adjointGap()).toBeLessThan(1e-5);
   });
 });
 

@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
+
+export { registerCpuKernelFixes } from "./cpu.js";
+
 import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { batchSafeFusedMatMul, transposingMatMul } from "./matmul.js";
 import { tilingAvgPoolGrad } from "./pool.js";

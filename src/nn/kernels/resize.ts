@@ -46,9 +46,29 @@ export function resizeNearestNeighborGrad({
   const b = heap(backend);
   const dx = b.makeOutput([n, inH, inW, c], "float32");
   // Views only after every allocation: growing the heap detaches older views.
-  const out = b.typedArrayFromHeap(dx);
-  const g = b.typedArrayFromHeap(dy);
-  out.fill(0);
+  scatterNearestGrad(
+    b.typedArrayFromHeap(dy),
+    b.typedArrayFromHeap(dx),
+    images.shape,
+    [outH, outW],
+    alignCorners,
+  );
+  return dx;
+}
+
+/**
+ * dx = 0, then each dy pixel added to the input pixel it was copied from (see above): the
+ * adjoint of nearest-neighbour resizing without half-pixel centers.
+ */
+export function scatterNearestGrad(
+  dy: Float32Array,
+  dx: Float32Array,
+  imagesShape: readonly number[],
+  [outH, outW]: readonly [number, number],
+  alignCorners: boolean,
+): void {
+  const [n, inH, inW, c] = imagesShape;
+  dx.fill(0);
   const scaleH = alignCorners && outH > 1 ? (inH - 1) / (outH - 1) : inH / outH;
   const scaleW = alignCorners && outW > 1 ? (inW - 1) / (outW - 1) : inW / outW;
   const source = (i: number, scale: number, size: number) =>
@@ -60,9 +80,8 @@ export function resizeNearestNeighborGrad({
       const rowBase = (bi * inH + source(r, scaleH, inH)) * inW;
       for (let col = 0; col < outW; col++) {
         const o = (rowBase + srcCol[col]) * c;
-        for (let d = 0; d < c; d++) out[o + d] += g[k++];
+        for (let d = 0; d < c; d++) dx[o + d] += dy[k++];
       }
     }
   }
-  return dx;
 }
