@@ -8,19 +8,20 @@ import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
  * - filter gradient: "batch as channels". dW[i,j,c,f] = sum over n, oh, ow of
  *   x[n, oh*sh+i-pt, ow*sw+j-pl, c] * dy[n,oh,ow,f] is itself a convolution of x laid out as
  *   [C,H,W,N] (C images with N channels) with dy laid out as a [OH,OW,N,F] filter dilated by the
- *   stride.
+ *   stride; at stride 1 with x smaller than dy, dy is the input and x the filter instead.
  * - input gradient: a stride-1 convolution of dy (dilated by the stride) with the spatially
  *   flipped filter whose in/out channels are swapped.
  */
 
 type ConvAttrs = {
   readonly strides: number | [number, number];
-  readonly pad: "valid" | "same" | number | backend_util_ExplicitPadding;
+  readonly pad: "valid" | "same" | number | ExplicitPadding;
   readonly dataFormat: "NHWC" | "NCHW";
   readonly dimRoundingMode?: "floor" | "round" | "ceil";
 };
-type backend_util_ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
+/** A convolution these kernels do not handle (only NHWC is); names the kernel. */
 export class UnsupportedKernelConfig extends Error {
   override readonly name = "UnsupportedKernelConfig";
 }

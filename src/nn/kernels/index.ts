@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 
-export { registerCpuKernelFixes } from "./cpu.js";
-
 import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { batchSafeFusedMatMul, transposingMatMul } from "./matmul.js";
 import { tilingAvgPoolGrad } from "./pool.js";
 import { leadingAxesSum } from "./reduce.js";
 import { resizeNearestNeighborGrad } from "./resize.js";
+
+export { registerCpuKernelFixes } from "./cpu.js";
 
 /**
  * The kernels we provide for the wasm backend: missing ones, and faster versions of slow ones.
