@@ -11,8 +11,8 @@ export function scalar(s: Scratch, value: number): tf.TensorInfo {
  * Gradient of nearest-neighbour resizing (what UpSampling2D runs), with the CPU backend's
  * semantics: output pixel (r, c) came from input pixel (floor(r * inH/outH), floor(c * inW/outW)),
  * or the rounded ratio of the (size - 1)s with `alignCorners`; `halfPixelCenters` does not
- * change the gradient in tfjs. wasm's own kernel (tfjs-backend-wasm 4.22) returns wrong values
- * here, so it is replaced, not wrapped.
+ * change the gradient in tfjs. It replaces wasm's own kernel, a scalar loop about five times
+ * slower at the teacher's shapes.
  *
  * Upsampling by whole factors without `alignCorners` (UpSampling2D) is a sum over sh x sw
  * blocks: XNNPACK's average pool times sh*sw. Other ratios scatter dy in one pass over it.
