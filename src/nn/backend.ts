@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { UserError } from "../util/errors.js";
-import { registerWasmKernels } from "./kernels/index.js";
+import { registerCpuKernelFixes, registerWasmKernels } from "./kernels/index.js";
 
 /**
  * TensorFlow.js backends in the order we prefer them. The two native ones are optional npm
@@ -75,6 +75,7 @@ async function loadBackend(name: BackendName): Promise<string | undefined> {
       return loadWasm();
     case "cpu":
       await import("@tensorflow/tfjs-backend-cpu");
+      registerCpuKernelFixes();
       return undefined;
   }
 }

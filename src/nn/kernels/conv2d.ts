@@ -8,19 +8,20 @@ import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
  * - filter gradient: "batch as channels". dW[i,j,c,f] = sum over n, oh, ow of
  *   x[n, oh*sh+i-pt, ow*sw+j-pl, c] * dy[n,oh,ow,f] is itself a convolution of x laid out as
  *   [C,H,W,N] (C images with N channels) with dy laid out as a [OH,OW,N,F] filter dilated by the
- *   stride.
+ *   stride; at stride 1 with x smaller than dy, dy is the input and x the filter instead.
  * - input gradient: a stride-1 convolution of dy (dilated by the stride) with the spatially
  *   flipped filter whose in/out channels are swapped.
  */
 
 type ConvAttrs = {
   readonly strides: number | [number, number];
-  readonly pad: "valid" | "same" | number | backend_util_ExplicitPadding;
+  readonly pad: "valid" | "same" | number | ExplicitPadding;
   readonly dataFormat: "NHWC" | "NCHW";
   readonly dimRoundingMode?: "floor" | "round" | "ceil";
 };
-type backend_util_ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
+/** A convolution these kernels do not handle (only NHWC is); names the kernel. */
 export class UnsupportedKernelConfig extends Error {
   override readonly name = "UnsupportedKernelConfig";
 }
@@ -100,6 +101,14 @@ export function conv2dBackpropFilter({
   } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  // Pack the smaller operand as the convolution's filter: XNNPACK repacks its filter on every
+  // call, which costs more than the product when the filter is large.
+  const dyAsInput =
+    sh === 1 && sw === 1 && x.shape.reduce((p, d) => p * d, 1) < dy.shape.reduce((p, d) => p * d, 1);
+  if (dyAsInput) {
+    const swapped = dyInputFilterGrad(backend, x, dy, info);
+    if (swapped) return swapped;
+  }
   return withScratch(backend, (s) => {
     // Rows the dilated dy filter spans; pad x so that exactly fh (fw) output rows (cols) result,
     // dropping x rows that no output reads (those only happen with "valid"-like paddings).
@@ -118,6 +127,33 @@ export function conv2dBackpropFilter({
       );
     }
     return out;
+  });
+}
+
+/**
+ * The filter gradient for stride 1 with the roles swapped: dy laid out as [F,OH,OW,N] is the
+ * input and x as [H,W,N,C] the filter, so the packed operand is x. With dy padded by
+ * fh-1-top rows before, output row u is filter row i = fh-1-u: the result comes out flipped.
+ * Returns undefined for paddings this layout cannot express (wider than the filter).
+ */
+function dyInputFilterGrad(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const top = fh - 1 - info.padInfo.top;
+  const left = fw - 1 - info.padInfo.left;
+  const bottom = fh - 1 + h - oh - top;
+  const right = fw - 1 + w - ow - left;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  return withScratch(backend, (s) => {
+    const dyt = s.transpose(dy, [3, 1, 2, 0]); // [F,OH,OW,N]
+    const xt = s.transpose(x, [1, 2, 0, 3]); // [H,W,N,C]
+    const g = conv(s, dyt, xt, [top, bottom, left, right], [1, 1]); // [F,fh,fw,C], flipped
+    const flipped = s.run("Reverse", { x: g }, { dims: [1, 2] });
+    return s.transpose(flipped, [1, 2, 3, 0]); // [fh,fw,C,F]
   });
 }
 

@@ -1,8 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core";
+
 import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d.js";
 import { batchSafeFusedMatMul, transposingMatMul } from "./matmul.js";
 import { tilingAvgPoolGrad } from "./pool.js";
+import { leadingAxesSum } from "./reduce.js";
 import { resizeNearestNeighborGrad } from "./resize.js";
+
+export { registerCpuKernelFixes } from "./cpu.js";
 
 /**
  * The kernels we provide for the wasm backend: missing ones, and faster versions of slow ones.
@@ -19,6 +23,7 @@ const KERNELS: readonly {
     kernelName: tf.ResizeNearestNeighborGrad,
     make: () => resizeNearestNeighborGrad as unknown as tf.KernelFunc,
   },
+  { kernelName: tf.Sum, make: (o) => leadingAxesSum(required(tf.Sum, o)) },
   { kernelName: tf.BatchMatMul, make: (o) => transposingMatMul(required(tf.BatchMatMul, o)) },
   {
     kernelName: tf._FusedMatMul,

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { transposeKernel } from "./transpose.js";
 
 /**
  * Calls into the wasm backend's own kernels from inside our kernels. We call the registered
@@ -27,8 +28,9 @@ export class Scratch {
     return this.run("Reshape", { x }, { shape: [...shape] });
   }
 
+  /** Our tiled transpose (see transpose.ts), not wasm's, which is several times slower. */
   transpose(x: tf.TensorInfo, perm: readonly number[]): tf.TensorInfo {
-    return this.run("Transpose", { x }, { perm: [...perm] });
+    return this.adopt(transposeKernel({ inputs: { x }, backend: this.backend, attrs: { perm: [...perm] } }));
   }
 
   /** Frees `t` with the rest: for outputs of kernel functions called without `run`. */
