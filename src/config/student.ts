@@ -202,6 +202,13 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
       }
       case "qactivation":
         checkQuantizer(l.activation, `${path}.activation`);
+        if (l.activation.quantizer === "quantized_bits" && l.activation.symmetric) {
+          // The model IR saturates symmetrically only on overflow, while QKeras also maps a
+          // rounded -2^(bits-1) to -(2^(bits-1) - 1); weights are fine (their integers are stored).
+          throw new ConfigError(
+            `${path}.activation.symmetric: found 1, expected 0 (a symmetric activation quantizer has no exact model IR cast)`,
+          );
+        }
         quantized = true;
         break;
       case "avgpool2d": {

@@ -5,6 +5,7 @@ import { UserError } from "../../util/errors.js";
 import { quantizeMantissa, quantizerFixedType, quantizerGrid } from "../quant/quantizers.js";
 import {
   type BatchNormStats,
+  conv2dAsMatMul,
   effectiveWeights,
   layerVars,
   paramTensors,
@@ -149,6 +150,7 @@ export function exactForward(
   deployed: readonly (DeployedLinear | undefined)[],
   counts: Uint16Array,
   n: number,
+  trace?: { readonly frac: number; readonly values: Float64Array }[],
 ): Float64Array {
   let s: State = {
     values: Float64Array.from(counts.subarray(0, n * 252)),
@@ -175,7 +177,7 @@ export function exactForward(
           s,
           n,
           deployed[i]!,
-          (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, l.strides, l.padding),
+          (x, w) => conv2dAsMatMul(x as tf.Tensor4D, w as tf.Tensor4D, l.strides, l.padding),
           outShape,
         );
         break;
@@ -214,6 +216,7 @@ export function exactForward(
         s = { ...s, shape: outShape };
         break;
     }
+    trace?.push({ frac: s.frac, values: s.values });
   });
   return s.values;
 }

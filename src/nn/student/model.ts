@@ -8,6 +8,7 @@ import {
 import { type FixedType, frac, parseFixedType } from "../../fixed/index.js";
 import { rng } from "../../util/rng.js";
 import { tfQuantizer } from "../quant/quantizers.js";
+import type { EventStream } from "../train/data.js";
 
 /**
  * The student as a small functional model on tfjs-core: a flat list of parameter tensors
@@ -180,7 +181,7 @@ export function forwardLayers(
         const kernel = o.quantize ? tfQuantizer(toQuantizerSpec(l.kernelQuantizer))(w.kernel) : w.kernel;
         x =
           l.type === "qconv2d"
-            ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, l.strides, l.padding)
+            ? conv2dAsMatMul(x as tf.Tensor4D, kernel as tf.Tensor4D, l.strides, l.padding)
             : tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
         if (w.bias) {
           const bq = l.biasQuantizer;
@@ -209,6 +210,57 @@ export function forwardLayers(
   return x;
 }
 
+/**
+ * A 2-D convolution (channels-last, TensorFlow's "same"/"valid" padding) as patches times the
+ * kernel: one matMul, with gradients made of pad, slice, reshape and concat only. The wasm
+ * backend has no Conv2DBackpropFilter kernel, and for the students' small kernels this is
+ * also faster than a generic convolution.
+ */
+export function conv2dAsMatMul(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  strides: readonly [number, number],
+  padding: "same" | "valid",
+): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , f] = kernel.shape;
+  const [sh, sw] = strides;
+  const out = (len: number, k: number, s: number) =>
+    padding === "same" ? Math.ceil(len / s) : Math.floor((len - k) / s) + 1;
+  const oh = out(h, kh, sh);
+  const ow = out(w, kw, sw);
+  const before = (len: number, o: number, k: number, s: number) =>
+    padding === "same" ? Math.floor(Math.max((o - 1) * s + k - len, 0) / 2) : 0;
+  const top = before(h, oh, kh, sh);
+  const left = before(w, ow, kw, sw);
+  // Pad so that every tap (dy, dx) can take a window of oh*sh x ow*sw starting at it.
+  const bottom = Math.max(0, kh - 1 + oh * sh - top - h);
+  const right = Math.max(0, kw - 1 + ow * sw - left - w);
+  const padded =
+    top + bottom + left + right > 0
+      ? tf.pad(x, [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ])
+      : x;
+  const taps: tf.Tensor[] = [];
+  for (let dy = 0; dy < kh; dy++) {
+    for (let dx = 0; dx < kw; dx++) {
+      const win = tf.slice(padded, [0, dy, dx, 0], [n, oh * sh, ow * sw, c]);
+      const strided =
+        sh === 1 && sw === 1
+          ? win
+          : tf.slice(tf.reshape(win, [n, oh, sh, ow, sw, c]), [0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]);
+      taps.push(tf.reshape(strided, [n * oh * ow, c]));
+    }
+  }
+  const patches = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
+  const y = tf.matMul(patches as tf.Tensor2D, tf.reshape(kernel, [kh * kw * c, f]) as tf.Tensor2D);
+  return tf.reshape(y, [n, oh, ow, f]);
+}
+
 /** Quantized inference with frozen statistics: the float outputs of the training graph. */
 export function predict(
   m: StudentModel,
@@ -225,41 +277,41 @@ export function predict(
 
 /**
  * Population mean and variance of each qdense_batchnorm layer's pre-normalisation output
- * (x W + b) over the given events, with the layers before it in quantized inference mode.
- * Accumulated in float64 so the result does not depend on batch order.
+ * (x W + b) over every event of the stream, with the layers before it in inference mode (and
+ * the earlier batch-norm layers already frozen). Accumulated in float64, so batch order does
+ * not matter. These frozen statistics are what inference, the exact forward and the export use.
  */
-export function batchNormStatistics(
+export async function batchNormStatistics(
   m: StudentModel,
   params: Float32Array,
-  events: Uint16Array,
-  n: number,
+  stream: EventStream,
   quantize = true,
-): BatchNormStats {
+): Promise<BatchNormStats> {
   const stats: Record<number, { mean: number[]; variance: number[] }> = {};
   const bnLayers = m.config.layers.flatMap((l, i) => (l.type === "qdense_batchnorm" ? [i] : []));
   for (const target of bnLayers) {
     const units = (m.config.layers[target] as { units: number }).units;
     const sum = new Float64Array(units);
     const sq = new Float64Array(units);
-    const B = 4096;
-    for (let s = 0; s < n; s += B) {
-      const c = Math.min(B, n - s);
+    let n = 0;
+    for await (const chunk of stream.chunks(4096)) {
       const z = tf.tidy(() => {
         const tensors = paramTensors(m, params);
         const vars = layerVars(m, tensors);
-        const input = studentInput(m, events.subarray(s * 252, (s + c) * 252), c);
+        const input = studentInput(m, chunk.et, chunk.count);
         const x = forwardLayers(m, tensors, input, { quantize, bn: stats }, target);
         return tf
           .add(tf.matMul(x as tf.Tensor2D, vars[target].kernel as tf.Tensor2D), vars[target].bias)
           .dataSync();
       });
-      for (let e = 0; e < c; e++) {
+      for (let e = 0; e < chunk.count; e++) {
         for (let u = 0; u < units; u++) {
           const v = z[e * units + u];
           sum[u] += v;
           sq[u] += v * v;
         }
       }
+      n += chunk.count;
     }
     const mean = Array.from(sum, (v) => v / n);
     stats[target] = { mean, variance: Array.from(sq, (v, u) => Math.max(0, v / n - mean[u] ** 2)) };
