@@ -231,6 +231,15 @@ export function conv2dAsMatMul(
   const ow = out(w, kw, sw);
   const before = (len: number, o: number, k: number, s: number) =>
     padding === "same" ? Math.floor(Math.max((o - 1) * s + k - len, 0) / 2) : 0;
+  if (padding === "valid" && kh === sh && kw === sw && h % kh === 0 && w % kw === 0) {
+    // Non-overlapping taps tile the image: the patches are a reshape and a transpose.
+    const blocks = tf.transpose(tf.reshape(x, [n, oh, kh, ow, kw, c]), [0, 1, 3, 2, 4, 5]);
+    const y = tf.matMul(
+      tf.reshape(blocks, [n * oh * ow, kh * kw * c]) as tf.Tensor2D,
+      tf.reshape(kernel, [kh * kw * c, f]) as tf.Tensor2D,
+    );
+    return tf.reshape(y, [n, oh, ow, f]);
+  }
   const top = before(h, oh, kh, sh);
   const left = before(w, ow, kw, sw);
   // Pad so that every tap (dy, dx) can take a window of oh*sh x ow*sw starting at it.
