@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
+// Loading tfjs-layers registers tfjs-core's gradient kernels, which training through these needs.
+import "@tensorflow/tfjs-layers";
 import { type FixedType, fixedType } from "../../fixed/index.js";
 
 /**

@@ -1,6 +1,4 @@
 import * as tf from "@tensorflow/tfjs-core";
-// Loading tfjs-layers registers tfjs-core's gradient kernels, which the core ops here need.
-import "@tensorflow/tfjs-layers";
 import type { StudentConfig } from "../../config/student.js";
 import { flattenInto } from "../params.js";
 import type { Shard } from "../train/data.js";
