@@ -1,4 +1,7 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { N_REGIONS } from "../../data/geometry.js";
 import type { BackendName } from "../backend.js";
@@ -51,12 +54,15 @@ export async function localEngine(spec: ModelSpec): Promise<Engine> {
 }
 
 function workerEntry(): { url: URL; execArgv: string[] } {
-  // From the TypeScript sources (tests, tsx) the worker needs the tsx loader; from dist/ it is plain JS.
-  const fromSource = import.meta.url.endsWith(".ts");
-  return {
-    url: new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url),
-    execArgv: fromSource ? ["--import", "tsx"] : [],
-  };
+  // From dist/ the worker is plain JS. From the TypeScript sources (tests, tsx) it needs the tsx
+  // loader; Node 20 does not apply `--import tsx` from a worker's execArgv before resolving its
+  // entry, so a small bootstrap module registers tsx's hooks and then imports worker.ts.
+  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./worker.js", import.meta.url), execArgv: [] };
+  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const api = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
+  const target = new URL("./worker.ts", import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`;
+  return { url: new URL(`data:text/javascript,${encodeURIComponent(code)}`), execArgv: [] };
 }
 
 interface Replica {
