@@ -121,6 +121,7 @@ export function effectiveWeights(
   vars: Record<string, tf.Tensor>,
   x: tf.Tensor | undefined,
   bn: ForwardOptions["bn"],
+  matMul: MatMul = plainMatMul,
 ): { kernel: tf.Tensor; bias?: tf.Tensor } {
   const kernel = vars.kernel;
   const bias = vars.bias;
@@ -131,7 +132,7 @@ export function effectiveWeights(
   let variance: tf.Tensor;
   if (bn === "batch") {
     if (!x) throw new Error("batch statistics need the layer input");
-    const m = tf.moments(tf.add(tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D), bias), 0);
+    const m = tf.moments(tf.add(matMul(x as tf.Tensor2D, kernel as tf.Tensor2D), bias), 0);
     mean = m.mean;
     variance = m.variance;
   } else {
@@ -146,6 +147,26 @@ export function effectiveWeights(
     bias: tf.add(vars.beta, tf.mul(tf.sub(bias, mean), scale)),
   };
 }
+
+type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * x W whose gradient is only taken for W: the model input needs none, and skipping dy W^T
+ * saves the largest matMul of a backward pass of the first layer.
+ */
+const matMulConstantInput: MatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b] = args as [tf.Tensor2D, tf.Tensor2D];
+  const save = args[2] as tf.GradSaveFunc;
+  save([a]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+      tf.zerosLike(saved[0]),
+      tf.matMul(saved[0] as tf.Tensor2D, dy as tf.Tensor2D, true, false),
+    ],
+  };
+}) as unknown as MatMul;
+const plainMatMul: MatMul = (a, b) => tf.matMul(a, b);
 
 /** Parameter tensors grouped by layer. */
 export function layerVars(m: StudentModel, tensors: readonly tf.Tensor[]): Record<string, tf.Tensor>[] {
@@ -172,17 +193,20 @@ export function forwardLayers(
   const vars = layerVars(m, tensors);
   const n = input.shape[0];
   let x = input;
+  // Until the first linear layer, x is (a reshape of) the input, which needs no gradient.
+  let mm = matMulConstantInput;
   m.config.layers.slice(0, upTo).forEach((l, i) => {
     switch (l.type) {
       case "qdense":
       case "qdense_batchnorm":
       case "qconv2d": {
-        const w = effectiveWeights(l, i, vars[i], x, o.bn);
+        const w = effectiveWeights(l, i, vars[i], x, o.bn, mm);
         const kernel = o.quantize ? tfQuantizer(toQuantizerSpec(l.kernelQuantizer))(w.kernel) : w.kernel;
         x =
           l.type === "qconv2d"
-            ? conv2dAsMatMul(x as tf.Tensor4D, kernel as tf.Tensor4D, l.strides, l.padding)
-            : tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+            ? conv2dAsMatMul(x as tf.Tensor4D, kernel as tf.Tensor4D, l.strides, l.padding, mm)
+            : mm(x as tf.Tensor2D, kernel as tf.Tensor2D);
+        mm = plainMatMul;
         if (w.bias) {
           const bq = l.biasQuantizer;
           x = tf.add(x, o.quantize && bq ? tfQuantizer(toQuantizerSpec(bq))(w.bias) : w.bias);
@@ -221,6 +245,7 @@ export function conv2dAsMatMul(
   kernel: tf.Tensor4D,
   strides: readonly [number, number],
   padding: "same" | "valid",
+  matMul: MatMul = plainMatMul,
 ): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const [kh, kw, , f] = kernel.shape;
@@ -234,7 +259,7 @@ export function conv2dAsMatMul(
   if (padding === "valid" && kh === sh && kw === sw && h % kh === 0 && w % kw === 0) {
     // Non-overlapping taps tile the image: the patches are a reshape and a transpose.
     const blocks = tf.transpose(tf.reshape(x, [n, oh, kh, ow, kw, c]), [0, 1, 3, 2, 4, 5]);
-    const y = tf.matMul(
+    const y = matMul(
       tf.reshape(blocks, [n * oh * ow, kh * kw * c]) as tf.Tensor2D,
       tf.reshape(kernel, [kh * kw * c, f]) as tf.Tensor2D,
     );
@@ -266,7 +291,7 @@ export function conv2dAsMatMul(
     }
   }
   const patches = taps.length === 1 ? taps[0] : tf.concat(taps, 1);
-  const y = tf.matMul(patches as tf.Tensor2D, tf.reshape(kernel, [kh * kw * c, f]) as tf.Tensor2D);
+  const y = matMul(patches as tf.Tensor2D, tf.reshape(kernel, [kh * kw * c, f]) as tf.Tensor2D);
   return tf.reshape(y, [n, oh, ow, f]);
 }
 
