@@ -92,5 +92,5 @@ describe("bit-width scan", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 20000);
+  });
 });

@@ -74,7 +74,7 @@ describe("student training", () => {
     const saved = loadStudent(r.modelDir);
     expect(saved.params).toEqual(r.params);
     expect(saved.bnStats).toEqual(r.bnStats);
-  }, 20000);
+  });
 
   it("prunes kernels to the target sparsity with exact zeros in the export", async () => {
     const dir = tmp();
@@ -86,7 +86,7 @@ describe("student training", () => {
     const head = r.ir.layers[2] as unknown as { weights: { values: number[] } };
     expect(head.weights.values.filter((v) => v === 0).length).toBeGreaterThanOrEqual(8);
     expect(r.nonZeroWeights).toBeLessThan(r.totalWeights * 0.55);
-  }, 20000);
+  });
 
   it("PTQ trains the float model and quantizes it afterwards, still bit-exact", async () => {
     const dir = tmp();
@@ -94,7 +94,7 @@ describe("student training", () => {
     const viaIr = studentScores(r.ir, events);
     expect(Array.from(viaIr)).toEqual(Array.from(exactForward(r.model, r.deployed, events.et, events.count)));
     expect(r.history[r.history.length - 1].trainLoss).toBeLessThan(r.history[0].trainLoss);
-  }, 20000);
+  });
 });
 
 describe("targets from a scores file", () => {

@@ -43,5 +43,5 @@ describe("student training on worker threads", () => {
     } finally {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
-  }, 20000);
+  });
 });
