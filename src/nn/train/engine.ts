@@ -1,4 +1,7 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { N_REGIONS } from "../../data/geometry.js";
 import type { BackendName } from "../backend.js";
@@ -50,13 +53,16 @@ export async function localEngine(spec: ModelSpec): Promise<Engine> {
   };
 }
 
-function startWorker(): Worker {
-  const url = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
-  if (url.pathname.endsWith(".js")) return new Worker(url);
-  // From the TypeScript sources (tests, tsx) the worker registers the tsx loader itself before
-  // importing its entry: Node 20 does not carry `--import tsx` hooks into worker threads.
-  const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(code, { eval: true });
+function workerEntry(): { url: URL; execArgv: string[] } {
+  // From dist/ the worker is plain JS. From the TypeScript sources (tests, tsx) it needs the tsx
+  // loader; Node 20 does not apply `--import tsx` from a worker's execArgv before resolving its
+  // entry, so a small bootstrap module registers tsx's hooks and then imports worker.ts.
+  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./worker.js", import.meta.url), execArgv: [] };
+  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const api = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
+  const target = new URL("./worker.ts", import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`;
+  return { url: new URL(`data:text/javascript,${encodeURIComponent(code)}`), execArgv: [] };
 }
 
 interface Replica {
@@ -71,6 +77,7 @@ interface Replica {
  * gradient into a shared buffer of its own.
  */
 export async function workerEngine(spec: ModelSpec, backend: BackendName, n: number): Promise<Engine> {
+  const { url, execArgv } = workerEntry();
   const replicas: Replica[] = [];
   let paramCount = 0;
   let shared: Float32Array | undefined;
@@ -85,7 +92,7 @@ export async function workerEngine(spec: ModelSpec, backend: BackendName, n: num
     });
 
   const spawn = () => {
-    const worker = startWorker();
+    const worker = new Worker(url, { execArgv });
     const r: Replica = { worker, grads: new Float32Array(0) };
     worker.on("message", (m: WorkerReply) => {
       const p = r.pending;

@@ -1,3 +1,4 @@
+import type { StudentConfig } from "../../config/student.js";
 import type { TeacherConfig } from "../../config/teacher.js";
 import type { Shard } from "./data.js";
 
@@ -5,7 +6,15 @@ import type { Shard } from "./data.js";
  * What a training thread needs to rebuild a model by itself: plain data, sent to workers.
  * New model kinds (students) add a variant here and a case in `createRuntime`.
  */
-export type ModelSpec = { readonly kind: "teacher"; readonly config: TeacherConfig; readonly seed: number };
+export type ModelSpec =
+  | { readonly kind: "teacher"; readonly config: TeacherConfig; readonly seed: number }
+  | {
+      readonly kind: "student";
+      readonly config: StudentConfig;
+      readonly seed: number;
+      /** Quantizers in the training graph (QAT); false trains the float model for PTQ. */
+      readonly quantize: boolean;
+    };
 
 /** A model living on one thread's TensorFlow.js backend. */
 export interface Runtime {
@@ -25,6 +34,10 @@ export async function createRuntime(spec: ModelSpec): Promise<Runtime> {
     case "teacher": {
       const { teacherRuntime } = await import("../teacher/runtime.js");
       return teacherRuntime(spec.config, spec.seed);
+    }
+    case "student": {
+      const { studentRuntime } = await import("../student/runtime.js");
+      return studentRuntime(spec.config, spec.seed, spec.quantize);
     }
   }
 }

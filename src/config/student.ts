@@ -1,0 +1,272 @@
+import { z } from "zod";
+import { type FixedType, FixedTypeError, parseFixedType } from "../fixed/index.js";
+import type { QuantizerSpec } from "../nn/quant/quantizers.js";
+import { ConfigError, readJsonConfig } from "./load.js";
+import { trainingSchema } from "./teacher.js";
+
+/**
+ * A quantized student (QKeras-like layers, channels-last), what it trains on and how.
+ * `configs/student-v1.json` and `configs/student-v2.json` are CICADA's v1 and v2.
+ */
+const bits = z.number().int().min(2).max(24);
+const integer = z.number().int().min(-24).max(24);
+const zeroOne = z.union([z.literal(0), z.literal(1)]);
+
+const quantizedBits = z.strictObject({
+  quantizer: z.literal("quantized_bits"),
+  bits,
+  integer,
+  symmetric: zeroOne.default(0),
+  keepNegative: zeroOne.default(1),
+  /** Only 1 is supported; present so that QKeras' "auto_po2" gets a clear refusal. */
+  alpha: z.union([z.number(), z.string()]).default(1),
+});
+const quantizedRelu = z.strictObject({ quantizer: z.literal("quantized_relu"), bits, integer });
+const quantizer = z.discriminatedUnion("quantizer", [quantizedBits, quantizedRelu]);
+export type QuantizerConfig = z.infer<typeof quantizer>;
+
+const pair = z.tuple([z.number().int().positive(), z.number().int().positive()]);
+
+const layer = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("qdense"),
+    units: z.number().int().positive(),
+    useBias: z.boolean().default(true),
+    kernelQuantizer: quantizedBits,
+    biasQuantizer: quantizedBits.optional(),
+  }),
+  /** Dense with batch normalisation folded into its kernel and bias (QKeras QDenseBatchnorm). */
+  z.strictObject({
+    type: z.literal("qdense_batchnorm"),
+    units: z.number().int().positive(),
+    kernelQuantizer: quantizedBits,
+    biasQuantizer: quantizedBits,
+    epsilon: z.number().positive().default(1e-3),
+  }),
+  z.strictObject({
+    type: z.literal("qconv2d"),
+    filters: z.number().int().positive(),
+    kernel: pair,
+    strides: pair.default([1, 1]),
+    padding: z.enum(["valid", "same"]).default("valid"),
+    useBias: z.boolean().default(true),
+    kernelQuantizer: quantizedBits,
+    biasQuantizer: quantizedBits.optional(),
+  }),
+  z.strictObject({ type: z.literal("qactivation"), activation: quantizer }),
+  z.strictObject({ type: z.literal("avgpool2d"), pool: pair }),
+  z.strictObject({ type: z.literal("flatten") }),
+  z.strictObject({ type: z.literal("reshape"), shape: z.array(z.number().int().positive()).min(1).max(3) }),
+]);
+export type StudentLayer = z.infer<typeof layer>;
+
+export const studentSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a name of letters, digits, _ . -"),
+  input: z
+    .strictObject({
+      /** Shape of one event as the first layer sees it (the 252 counts, row-major phi x eta). */
+      shape: z.array(z.number().int().positive()).min(1).max(3).default([252]),
+      /** Fixed-point type of the input mantissas: the raw counts are ap_ufixed<10,10>. */
+      type: z.string().default("ap_ufixed<10,10>"),
+    })
+    .prefault({}),
+  layers: z.array(layer).min(1),
+  training: trainingSchema,
+  loss: z.enum(["mae", "mse"]).default("mae"),
+  /** Magnitude pruning of the kernels with a polynomial (cubic by default) sparsity schedule. */
+  pruning: z
+    .strictObject({
+      sparsity: z.number().min(0).lt(1),
+      startEpoch: z.number().int().min(0),
+      endEpoch: z.number().int().min(1),
+      power: z.number().positive().default(3),
+    })
+    .optional(),
+});
+export type StudentConfig = z.infer<typeof studentSchema>;
+
+/** Per layer: output shape and, when its output is quantized, the type of its values. */
+export interface StudentShape {
+  readonly shape: readonly number[];
+  readonly quantized: boolean;
+}
+
+const N_COUNTS = 252;
+
+export function toQuantizerSpec(q: QuantizerConfig): QuantizerSpec {
+  return q.quantizer === "quantized_relu"
+    ? { quantizer: "quantized_relu", bits: q.bits, integer: q.integer }
+    : {
+        quantizer: "quantized_bits",
+        bits: q.bits,
+        integer: q.integer,
+        symmetric: q.symmetric,
+        keepNegative: q.keepNegative,
+      };
+}
+
+function checkQuantizer(q: QuantizerConfig, where: string): void {
+  if (q.quantizer === "quantized_bits") {
+    if (q.alpha !== 1) {
+      throw new ConfigError(
+        `${where}.alpha: found ${JSON.stringify(q.alpha)}, expected 1 (per-channel scales such as "auto_po2" cannot be exported bit-exactly to the model IR)`,
+      );
+    }
+    const room = q.bits - q.keepNegative;
+    if (q.integer > room) {
+      throw new ConfigError(
+        `${where}.integer: found ${q.integer}, expected at most ${room} (bits ${q.bits}${q.keepNegative ? " minus the sign bit" : ""})`,
+      );
+    }
+  } else if (q.integer > q.bits) {
+    throw new ConfigError(`${where}.integer: found ${q.integer}, expected at most bits (${q.bits})`);
+  }
+}
+
+/** Checks everything the schema cannot: shapes, quantizer ranges, where quantization happens. */
+export function studentShapes(config: StudentConfig, file: string): StudentShape[] {
+  let inputType: FixedType;
+  try {
+    inputType = parseFixedType(config.input.type);
+  } catch (e) {
+    if (e instanceof FixedTypeError) throw new ConfigError(`${file}: input.type: ${e.message}`);
+    throw e;
+  }
+  const inSize = config.input.shape.reduce((a, b) => a * b, 1);
+  if (inSize !== N_COUNTS) {
+    throw new ConfigError(
+      `${file}: input.shape: found [${config.input.shape}] (${inSize} values), expected ${N_COUNTS} values (one event)`,
+    );
+  }
+  if (inputType.width > 24) {
+    throw new ConfigError(`${file}: input.type: found ${config.input.type}, expected at most 24 bits`);
+  }
+  let shape: number[] = [...config.input.shape];
+  let quantized = true;
+  let lastLinear = -1;
+  const out: StudentShape[] = [];
+  config.layers.forEach((l, i) => {
+    const where = `${file}: layers[${i}] (${l.type})`;
+    const path = `${file}: layers[${i}]`;
+    const image = () => {
+      if (shape.length !== 3) {
+        throw new ConfigError(
+          `${where}: found an input of shape [${shape}], expected an image [h, w, c] (add a reshape)`,
+        );
+      }
+      return shape as [number, number, number];
+    };
+    const needQuantized = () => {
+      if (!quantized) {
+        throw new ConfigError(
+          `${where}: its input (the output of layers[${lastLinear}]) is not quantized, expected a qactivation before it`,
+        );
+      }
+    };
+    switch (l.type) {
+      case "qdense":
+      case "qdense_batchnorm":
+        needQuantized();
+        if (shape.length !== 1) {
+          throw new ConfigError(
+            `${where}: found an input of shape [${shape}], expected a flat vector (add a flatten)`,
+          );
+        }
+        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`);
+        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`);
+        if (l.type === "qdense" && l.useBias && !l.biasQuantizer) {
+          throw new ConfigError(
+            `${path}.biasQuantizer: found nothing, expected a quantizer (useBias is true)`,
+          );
+        }
+        shape = [l.units];
+        quantized = false;
+        lastLinear = i;
+        break;
+      case "qconv2d": {
+        needQuantized();
+        const [h, w] = image();
+        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`);
+        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`);
+        if (l.useBias && !l.biasQuantizer) {
+          throw new ConfigError(
+            `${path}.biasQuantizer: found nothing, expected a quantizer (useBias is true)`,
+          );
+        }
+        const o = (n: number, k: number, s: number) =>
+          l.padding === "same" ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1;
+        shape = [o(h, l.kernel[0], l.strides[0]), o(w, l.kernel[1], l.strides[1]), l.filters];
+        quantized = false;
+        lastLinear = i;
+        break;
+      }
+      case "qactivation":
+        checkQuantizer(l.activation, `${path}.activation`);
+        if (l.activation.quantizer === "quantized_bits" && l.activation.symmetric) {
+          // The model IR saturates symmetrically only on overflow, while QKeras also maps a
+          // rounded -2^(bits-1) to -(2^(bits-1) - 1); weights are fine (their integers are stored).
+          throw new ConfigError(
+            `${path}.activation.symmetric: found 1, expected 0 (a symmetric activation quantizer has no exact model IR cast)`,
+          );
+        }
+        quantized = true;
+        break;
+      case "avgpool2d": {
+        needQuantized();
+        const [h, w, c] = image();
+        const area = l.pool[0] * l.pool[1];
+        if ((area & (area - 1)) !== 0) {
+          throw new ConfigError(
+            `${path}.pool: found [${l.pool}] (area ${area}), expected a power-of-two area so that the mean is exact`,
+          );
+        }
+        shape = [Math.floor(h / l.pool[0]), Math.floor(w / l.pool[1]), c];
+        break;
+      }
+      case "flatten":
+        shape = [shape.reduce((a, b) => a * b, 1)];
+        break;
+      case "reshape": {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const m = l.shape.reduce((a, b) => a * b, 1);
+        if (n !== m) {
+          throw new ConfigError(
+            `${path}.shape: found [${l.shape}] (${m} values), expected ${n} values to reshape [${shape}]`,
+          );
+        }
+        shape = [...l.shape];
+        break;
+      }
+    }
+    if (shape.some((d) => d < 1)) throw new ConfigError(`${where}: the output shape [${shape}] is empty`);
+    out.push({ shape, quantized });
+  });
+  const last = out[out.length - 1];
+  if (!last.quantized) {
+    throw new ConfigError(
+      `${file}: layers[${config.layers.length - 1}]: the output is not quantized, expected a final qactivation`,
+    );
+  }
+  if (last.shape.reduce((a, b) => a * b, 1) !== 1) {
+    throw new ConfigError(
+      `${file}: layers: the last layer gives [${last.shape}], expected one value (the student regresses one score)`,
+    );
+  }
+  if (config.pruning && config.pruning.endEpoch <= config.pruning.startEpoch) {
+    throw new ConfigError(
+      `${file}: pruning.endEpoch: found ${config.pruning.endEpoch}, expected more than startEpoch (${config.pruning.startEpoch})`,
+    );
+  }
+  return out;
+}
+
+export function checkStudentConfig(config: StudentConfig, file: string): void {
+  studentShapes(config, file);
+}
+
+/** Reads and checks a student config: schema, shapes, quantizers. */
+export function loadStudentConfig(file: string): StudentConfig {
+  const config = readJsonConfig(file, studentSchema);
+  checkStudentConfig(config, file);
+  return config;
+}

@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/config/load.js";
+import { loadStudentConfig } from "../../../src/config/student.js";
+
+const dir = mkdtempSync(join(tmpdir(), "student-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const bitsQ = { quantizer: "quantized_bits", bits: 8, integer: 1 };
+const reluQ = { quantizer: "quantized_relu", bits: 10, integer: 6 };
+const training = { batchSize: 64, epochs: 1, validationFraction: 0.1 };
+const head = [
+  { type: "qdense", units: 1, useBias: false, kernelQuantizer: bitsQ },
+  { type: "qactivation", activation: reluQ },
+];
+
+function load(config: object): () => unknown {
+  const file = join(dir, "student.json");
+  writeFileSync(file, JSON.stringify({ name: "s", training, ...config }));
+  return () => loadStudentConfig(file);
+}
+
+describe("student configs", () => {
+  it("loads CICADA v1 and v2 with their shapes", () => {
+    const v1 = loadStudentConfig("configs/student-v1.json");
+    expect(v1.layers.map((l) => l.type)).toEqual([
+      "qdense_batchnorm",
+      "qactivation",
+      "qdense",
+      "qactivation",
+    ]);
+    expect(v1.loss).toBe("mae");
+    expect(v1.pruning).toEqual({ sparsity: 0.5, startEpoch: 5, endEpoch: 15, power: 3 });
+    const v2 = loadStudentConfig("configs/student-v2.json");
+    expect(v2.input.shape).toEqual([18, 14, 1]);
+    expect(v2.layers[0]).toMatchObject({
+      type: "qconv2d",
+      filters: 4,
+      kernel: [2, 2],
+      strides: [2, 2],
+      useBias: false,
+    });
+  });
+
+  it("refuses incompatible students before training, naming the path and the reason", () => {
+    const cases: [object, RegExp][] = [
+      [
+        {
+          layers: [
+            { type: "qconv2d", filters: 2, kernel: [2, 2], useBias: false, kernelQuantizer: bitsQ },
+            ...head,
+          ],
+        },
+        /layers\[0\] \(qconv2d\): found an input of shape \[252\], expected an image \[h, w, c\] \(add a reshape\)/,
+      ],
+      [
+        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, bits: 1 } }, head[1]] },
+        /layers\[0\]\.kernelQuantizer\.bits: found 1, expected a number >= 2/,
+      ],
+      [
+        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, integer: 9 } }, head[1]] },
+        /layers\[0\]\.kernelQuantizer\.integer: found 9, expected at most 7 \(bits 8 minus the sign bit\)/,
+      ],
+      [
+        { layers: [head[0], { type: "qactivation", activation: { ...reluQ, integer: 11 } }] },
+        /layers\[1\]\.activation\.integer: found 11, expected at most bits \(10\)/,
+      ],
+      [
+        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, alpha: "auto_po2" } }, head[1]] },
+        /layers\[0\]\.kernelQuantizer\.alpha: found "auto_po2", expected 1 \(per-channel scales/,
+      ],
+      [{ layers: [head[0]] }, /layers\[0\]: the output is not quantized, expected a final qactivation/],
+      [
+        { layers: [{ ...head[0], units: 4 }, head[0], head[1]] },
+        /layers\[1\] \(qdense\): its input \(the output of layers\[0\]\) is not quantized/,
+      ],
+      [{ layers: [{ ...head[0], units: 3 }, head[1]] }, /the last layer gives \[3\], expected one value/],
+      [
+        {
+          input: { shape: [18, 14, 1] },
+          layers: [{ type: "avgpool2d", pool: [3, 1] }, { type: "flatten" }, ...head],
+        },
+        /layers\[0\]\.pool: found \[3,1\] \(area 3\), expected a power-of-two area/,
+      ],
+      [
+        { layers: [{ type: "reshape", shape: [18, 7, 1] }, ...head] },
+        /layers\[0\]\.shape: found \[18,7,1\] \(126 values\), expected 252 values/,
+      ],
+      [
+        { layers: [head[0], { type: "qactivation", activation: { ...bitsQ, symmetric: 1 } }] },
+        /layers\[1\]\.activation\.symmetric: found 1, expected 0/,
+      ],
+      [{ input: { type: "ap_fixed<3>" }, layers: head }, /input\.type: /],
+      [{ layers: head, loss: "huber" }, /loss: found "huber", expected one of "mae", "mse"/],
+      [
+        { layers: head, pruning: { sparsity: 0.5, startEpoch: 5, endEpoch: 5 } },
+        /pruning\.endEpoch: found 5, expected more than startEpoch \(5\)/,
+      ],
+    ];
+    for (const [config, message] of cases) {
+      const f = load(config);
+      expect(f).toThrow(ConfigError);
+      expect(f).toThrow(message);
+    }
+  });
+});

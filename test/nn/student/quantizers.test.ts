@@ -1,0 +1,125 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { formatFixedType, quantize } from "../../../src/fixed/index.js";
+import { selectBackend } from "../../../src/nn/backend.js";
+import {
+  type QuantizerSpec,
+  quantizeMantissa,
+  quantizerFixedType,
+  quantizerGrid,
+  roundHalfEven,
+  tfQuantizer,
+} from "../../../src/nn/quant/quantizers.js";
+import { rng } from "../../../src/util/rng.js";
+
+const bits = (b: number, i: number, symmetric: 0 | 1 = 0, keepNegative: 0 | 1 = 1): QuantizerSpec => ({
+  quantizer: "quantized_bits",
+  bits: b,
+  integer: i,
+  symmetric,
+  keepNegative,
+});
+const relu = (b: number, i: number): QuantizerSpec => ({ quantizer: "quantized_relu", bits: b, integer: i });
+
+/** QKeras' formula written out: m_i * clip(round(x * m / m_i), lo, hi) / m (alpha = 1). */
+function qkerasBits(x: number, b: number, i: number, symmetric: number, keepNegative: number): number {
+  const unsigned = b - keepNegative;
+  const m = 2 ** unsigned;
+  const mi = 2 ** i;
+  const p = (x * m) / mi;
+  const lo = keepNegative * (-m + symmetric);
+  return (mi * Math.min(m - 1, Math.max(lo, roundHalfEven(p)))) / m;
+}
+function qkerasRelu(x: number, b: number, i: number): number {
+  const m = 2 ** b;
+  const mi = 2 ** i;
+  const p = (Math.max(0, x) * m) / mi;
+  return (mi * Math.min(m - 1, Math.max(0, roundHalfEven(p)))) / m;
+}
+
+describe("QKeras quantizers", () => {
+  beforeAll(async () => {
+    await selectBackend("wasm");
+  });
+
+  it("round half to even like tf.round", () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.49, -2.51].map((v) => roundHalfEven(v) + 0)).toEqual([
+      0, 2, 2, 0, -2, -2, 2, -3,
+    ]);
+    expect(Array.from(tf.round([0.5, 1.5, 2.5, -0.5, -1.5, -2.5]).dataSync(), (v) => v + 0)).toEqual([
+      0, 2, 2, 0, -2, -2,
+    ]);
+  });
+
+  it("quantized_bits on hand cases: range, ties, saturation, symmetric, unsigned", () => {
+    const g = quantizerGrid(bits(8, 1));
+    // 8 bits, 1 integer bit + sign: step 2^-6, range [-2, 2 - 2^-6].
+    expect(g).toEqual({ frac: 6, lo: -128, hi: 127, relu: false });
+    expect(quantizeMantissa(g, 0.5)).toBe(32);
+    expect(quantizeMantissa(g, 3)).toBe(127);
+    expect(quantizeMantissa(g, -3)).toBe(-128);
+    expect(quantizeMantissa(g, 1.5 / 64)).toBe(2); // tie 1.5 -> 2
+    expect(quantizeMantissa(g, 2.5 / 64)).toBe(2); // tie 2.5 -> 2
+    expect(quantizeMantissa(quantizerGrid(bits(8, 1, 1)), -3)).toBe(-127);
+    expect(quantizerGrid(bits(6, 2, 0, 0))).toEqual({ frac: 4, lo: 0, hi: 63, relu: false });
+    expect(quantizeMantissa(quantizerGrid(bits(6, 2, 0, 0)), -1)).toBe(0);
+    expect(quantizeMantissa(quantizerGrid(relu(10, 6)), 100)).toBe(1023);
+    expect(quantizeMantissa(quantizerGrid(relu(10, 6)), -5)).toBe(0);
+    expect(quantizeMantissa(quantizerGrid(relu(10, 6)), 1 / 32)).toBe(0); // tie 0.5 -> 0
+    expect(quantizeMantissa(quantizerGrid(relu(10, 6)), 3 / 32)).toBe(2); // tie 1.5 -> 2
+  });
+
+  it("map to the documented ap_fixed types", () => {
+    expect(formatFixedType(quantizerFixedType(bits(8, 1)))).toBe("ap_fixed<8,2,AP_RND_CONV,AP_SAT>");
+    expect(formatFixedType(quantizerFixedType(bits(8, 1, 1)))).toBe("ap_fixed<8,2,AP_RND_CONV,AP_SAT_SYM>");
+    expect(formatFixedType(quantizerFixedType(bits(6, 2, 0, 0)))).toBe("ap_ufixed<6,2,AP_RND_CONV,AP_SAT>");
+    expect(formatFixedType(quantizerFixedType(relu(10, 6)))).toBe("ap_ufixed<10,6,AP_RND_CONV,AP_SAT>");
+  });
+
+  it("agree with QKeras' formulas, the ap_fixed cast and the tfjs graph on random values", () => {
+    const r = rng(9);
+    const specs = [
+      bits(8, 1),
+      bits(12, 3),
+      bits(4, 0, 1),
+      bits(6, 2, 0, 0),
+      bits(3, -1),
+      relu(10, 6),
+      relu(16, 8),
+      relu(4, 0),
+    ];
+    for (const q of specs) {
+      const g = quantizerGrid(q);
+      const type = quantizerFixedType(q);
+      // Values on and between grid points, inside and outside the range (exact in float32).
+      const xs = Float32Array.from(
+        { length: 4000 },
+        () => (r.int(-3 * 2 ** 12, 3 * 2 ** 12) / 2 ** 12) * 2 ** (g.hi > 200 ? 3 : 0),
+      );
+      const graph = tf.tidy(() => tfQuantizer(q)(tf.tensor1d(xs)).dataSync());
+      xs.forEach((x, k) => {
+        const m = quantizeMantissa(g, x);
+        const formula =
+          q.quantizer === "quantized_relu"
+            ? qkerasRelu(x, q.bits, q.integer)
+            : qkerasBits(x, q.bits, q.integer, q.symmetric, q.keepNegative);
+        expect(m * 2 ** -g.frac + 0).toBe(formula + 0);
+        expect(graph[k] + 0).toBe(formula + 0);
+        if (!(q.quantizer === "quantized_bits" && q.symmetric)) {
+          // The ap_fixed cast of the exact value (x has 12 fractional bits here).
+          const v = q.quantizer === "quantized_relu" ? Math.max(0, x) : x;
+          expect(Number(quantize(BigInt(v * 2 ** 15), 15, type))).toBe(m + 0);
+        }
+      });
+    }
+  });
+
+  it("pass gradients straight through, and stop them where the clip is active", () => {
+    const x = tf.tensor1d([-3, -0.01, 0.3, 1.9, 2.5, 0.01]);
+    const gBits = tf.grad((t: tf.Tensor) => tf.sum(tfQuantizer(bits(8, 1))(t)))(x);
+    expect(Array.from(gBits.dataSync())).toEqual([0, 1, 1, 1, 0, 1]);
+    const gRelu = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tfQuantizer(relu(4, 1))(t), 3)))(x);
+    // quantized_relu(4,1): range [0, 1.875]; 1.9 rounds to the top (in range), 2.5 is clipped.
+    expect(Array.from(gRelu.dataSync())).toEqual([0, 0, 3, 3, 0, 3]);
+  });
+});

@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readJsonConfig } from "../../../src/config/load.js";
+import { type StudentConfig, studentSchema } from "../../../src/config/student.js";
+import { fingerprintCounts } from "../../../src/data/fingerprint.js";
+import { defaultGeneratorConfig, generate } from "../../../src/data/generator/index.js";
+import { writeScores } from "../../../src/data/scores.js";
+import { readModel } from "../../../src/ir/index.js";
+import { selectBackend } from "../../../src/nn/backend.js";
+import { exactForward } from "../../../src/nn/student/exact.js";
+import { studentModel } from "../../../src/nn/student/model.js";
+import { kernelRanges, pruneKernels, sparsityAt } from "../../../src/nn/student/prune.js";
+import { loadStudent, readTargets, studentScores, trainStudent } from "../../../src/nn/student/train.js";
+import { memoryStream } from "../../../src/nn/train/data.js";
+
+const events = generate(defaultGeneratorConfig(), ["background", "dijetResonance"], 1500, 11);
+/** Synthetic targets the student can learn: a saturating function of the event's total ET. */
+const targets = Float32Array.from({ length: events.count }, (_, e) => {
+  let s = 0;
+  for (let i = 0; i < 252; i++) s += events.et[e * 252 + i];
+  return Math.min(200, Math.sqrt(s) * 2);
+});
+
+function v1(over: Partial<StudentConfig> = {}): StudentConfig {
+  const c = readJsonConfig("configs/student-v1.json", studentSchema);
+  return {
+    ...c,
+    training: {
+      ...c.training,
+      batchSize: 128,
+      epochs: 6,
+      earlyStopping: undefined,
+      optimizer: { ...c.training.optimizer, learningRate: 0.05 },
+    },
+    pruning: undefined,
+    ...over,
+  };
+}
+
+describe("student training", () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), "student-"));
+    dirs.push(d);
+    return d;
+  };
+  beforeAll(async () => {
+    await selectBackend("wasm");
+  });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const base = {
+    data: memoryStream(events),
+    targets,
+    fingerprint: fingerprintCounts(events.et, events.count),
+    seed: 3,
+    backend: "wasm" as const,
+    workers: 0,
+  };
+
+  it("QAT lowers the loss and exports an IR equal to the quantized graph on every event", async () => {
+    const dir = tmp();
+    const r = await trainStudent({ ...base, config: v1(), dir });
+    const h = r.history;
+    expect(h[h.length - 1].trainLoss).toBeLessThan(h[0].trainLoss * 0.5);
+    const ir = readModel(r.irFile);
+    const viaIr = studentScores(ir, events);
+    const exact = exactForward(r.model, r.deployed, events.et, events.count);
+    expect(Array.from(viaIr)).toEqual(Array.from(exact));
+    expect(new Set(viaIr).size).toBeGreaterThan(20);
+    const saved = loadStudent(r.modelDir);
+    expect(saved.params).toEqual(r.params);
+    expect(saved.bnStats).toEqual(r.bnStats);
+  });
+
+  it("prunes kernels to the target sparsity with exact zeros in the export", async () => {
+    const dir = tmp();
+    const config = v1({ pruning: { sparsity: 0.5, startEpoch: 1, endEpoch: 4, power: 3 } });
+    const r = await trainStudent({ ...base, config, dir });
+    const dense = r.ir.layers[0] as unknown as { weights: { values: number[] } };
+    const zeros = dense.weights.values.filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThanOrEqual(dense.weights.values.length / 2);
+    const head = r.ir.layers[2] as unknown as { weights: { values: number[] } };
+    expect(head.weights.values.filter((v) => v === 0).length).toBeGreaterThanOrEqual(8);
+    expect(r.nonZeroWeights).toBeLessThan(r.totalWeights * 0.55);
+  });
+
+  it("PTQ trains the float model and quantizes it afterwards, still bit-exact", async () => {
+    const dir = tmp();
+    const r = await trainStudent({ ...base, config: v1(), dir, mode: "ptq" });
+    const viaIr = studentScores(r.ir, events);
+    expect(Array.from(viaIr)).toEqual(Array.from(exactForward(r.model, r.deployed, events.et, events.count)));
+    expect(r.history[r.history.length - 1].trainLoss).toBeLessThan(r.history[0].trainLoss);
+  });
+});
+
+describe("targets from a scores file", () => {
+  it("reads teacher scores of the same events and refuses another dataset's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "student-scores-"));
+    try {
+      const fp = fingerprintCounts(events.et, events.count);
+      const file = join(dir, "scores.h5");
+      const mantissas = Int32Array.from(targets, (t) => Math.round(t * 256));
+      await writeScores(file, {
+        dataset: fp,
+        columns: {
+          teacher_score: { values: Float64Array.from(targets) },
+          teacher_target: { values: mantissas, fixedType: "ap_ufixed<16,8,AP_RND_CONV,AP_SAT>" },
+        },
+      });
+      expect(Array.from(await readTargets(file, fp, "events.h5"))).toEqual(Array.from(targets));
+      const fromMantissas = await readTargets(file, fp, "events.h5", "teacher_target");
+      expect(fromMantissas[7]).toBe(mantissas[7] / 256);
+      const other = fingerprintCounts(events.et.subarray(0, 252 * 10), 10);
+      await expect(readTargets(file, other, "other.h5")).rejects.toThrow(
+        /scores of 3000 events .* expected scores of the 10 events of other\.h5/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("pruning schedule", () => {
+  it("is zero before the start, polynomial, and reaches the target at the end", () => {
+    const p = { sparsity: 0.5, startEpoch: 5, endEpoch: 10, power: 3 };
+    expect(sparsityAt(p, 4)).toBe(0);
+    expect(sparsityAt(p, 5)).toBeCloseTo(0.5 * (1 - 0.8 ** 3), 12);
+    expect(sparsityAt(p, 9)).toBe(0.5);
+    expect(sparsityAt(p, 20)).toBe(0.5);
+  });
+  it("zeroes the smallest magnitudes of each kernel only", () => {
+    const m = studentModel(v1());
+    const params = Float32Array.from({ length: m.paramCount }, (_, i) => ((i * 7919) % 1000) - 500 || 1);
+    const before = params.slice();
+    const ranges = kernelRanges(m);
+    pruneKernels(params, ranges, 0.25);
+    for (const [s, e] of ranges) {
+      const kept = Array.from(params.subarray(s, e)).filter((v) => v !== 0);
+      expect(kept.length).toBe(e - s - Math.floor(0.25 * (e - s)));
+      const smallestKept = Math.min(...kept.map(Math.abs));
+      const dropped = Array.from(before.subarray(s, e)).filter((_, i) => params[s + i] === 0);
+      expect(Math.max(...dropped.map(Math.abs))).toBeLessThanOrEqual(smallestKept);
+    }
+    // Biases, gammas and betas untouched.
+    let inKernel = 0;
+    for (let i = 0; i < params.length; i++) {
+      if (ranges.some(([s, e]) => i >= s && i < e)) inKernel++;
+      else expect(params[i]).toBe(before[i]);
+    }
+    expect(inKernel).toBe(252 * 16 + 16);
+  });
+});
