@@ -8,8 +8,8 @@ import { dataCommand } from "./data.js";
 import { emitRtlCommand } from "./emit-rtl.js";
 import { evalCommand } from "./eval.js";
 import { inspectCommand } from "./inspect.js";
-import { exportOnnxCommand, scoreCommand } from "./score.js";
 import { runCommand } from "./run.js";
+import { exportOnnxCommand, scoreCommand } from "./score.js";
 import { synthCommand } from "./synth.js";
 import { trainCommand } from "./train.js";
 

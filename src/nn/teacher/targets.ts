@@ -28,7 +28,11 @@ export async function teacherTargets(
 ): Promise<TargetFiles> {
   const t = await loadTeacherModel(modelDir);
   const onnxFile = join(outDir, "teacher.onnx");
-  exportTeacherOnnx(t.model, { inputScale: t.scale, targetType: t.targetTypeText, name: t.model.name }, onnxFile);
+  exportTeacherOnnx(
+    t.model,
+    { inputScale: t.scale, targetType: t.targetTypeText, name: t.model.name },
+    onnxFile,
+  );
   t.model.dispose();
   const infer = await ortInference(onnxFile);
   const scores: { data: string; file: string; seconds: number }[] = [];
