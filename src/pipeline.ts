@@ -325,6 +325,7 @@ export async function runPipeline(
   for (const s of config.students) {
     const studentConfig = loadStudentConfig(s.config);
     if (s.epochs) studentConfig.training.epochs = s.epochs;
+    if (s.batchSize) studentConfig.training.batchSize = s.batchSize;
     const sdir = join(dir, "student", studentConfig.name);
     const r = await step(
       "students",

@@ -9,7 +9,10 @@ interface RunArgs {
   from?: StepName;
 }
 
-/** `--quick`: the same chain on a tenth of the events and a few epochs (about 3 minutes here). */
+/**
+ * `--quick`: the same chain on a tenth of the events and a few epochs, students on smaller
+ * batches so that they still take enough steps to learn something (a few minutes here).
+ */
 export function quickConfig(c: PipelineConfig): PipelineConfig {
   const data =
     "generate" in c.data
@@ -27,7 +30,7 @@ export function quickConfig(c: PipelineConfig): PipelineConfig {
     name: `${c.name}-quick`,
     data,
     teacher: { ...c.teacher, epochs: Math.min(c.teacher.epochs ?? 3, 3) },
-    students: c.students.map((s) => ({ ...s, epochs: Math.min(s.epochs ?? 5, 5) })),
+    students: c.students.map((s) => ({ ...s, epochs: Math.min(s.epochs ?? 10, 10), batchSize: 256 })),
   };
 }
 

@@ -41,6 +41,8 @@ export const pipelineSchema = z.strictObject({
       z.strictObject({
         config: z.string(),
         epochs: z.number().int().positive().optional(),
+        /** Overrides the student config's batch size. */
+        batchSize: z.number().int().positive().optional(),
         mode: z.enum(["qat", "ptq"]).default("qat"),
       }),
     )
