@@ -1,9 +1,14 @@
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
+import { loadStudentConfig } from "../config/student.js";
 import { loadTeacherConfig } from "../config/teacher.js";
-import { fingerprintEvents, openEvents } from "../data/index.js";
-import { evaluateScoresFile } from "../eval/index.js";
+import { Dataset, fingerprintEvents, openEvents, readScores, scoreColumn } from "../data/index.js";
+import { evaluateScores } from "../eval/index.js";
+import { frac } from "../fixed/index.js";
+import { compileModel } from "../ir/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
+import { type ScanOver, scanBits } from "../nn/student/scan.js";
+import { readTargets, studentScores, trainStudent } from "../nn/student/train.js";
 import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
 import { defaultWorkers } from "../nn/train/engine.js";
@@ -12,6 +17,10 @@ import { table } from "./table.js";
 
 interface TrainArgs {
   teacher: string;
+  student?: string[];
+  mode: "qat" | "ptq";
+  "scan-bits"?: string;
+  "scan-over": ScanOver;
   data: string;
   dataset?: string;
   out: string;
@@ -25,37 +34,89 @@ interface TrainArgs {
 
 const log = (line: string) => console.error(line);
 
-/** The teacher's AUC and efficiency at 3 kHz per signal of a labelled, scored file. */
-async function printAuc(scores: string, data: string, dataset: string | undefined): Promise<void> {
-  const r = await evaluateScoresFile(scores, {
-    data,
-    ...(dataset ? { dataset } : {}),
-    columns: { teacher: "teacher_score" },
+/** `2..16` or `4,6,8` as a list of bit widths. */
+export function parseBitRange(text: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(text);
+  const list = range
+    ? Array.from(
+        { length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) },
+        (_, i) => Number(range[1]) + i,
+      )
+    : text.split(",").map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((b) => !Number.isInteger(b) || b < 2 || b > 24)) {
+    throw new UserError(
+      `--scan-bits: found "${text}", expected a range such as 2..16 or a list such as 4,6,8 (2 to 24)`,
+    );
+  }
+  return list;
+}
+
+async function readAll(file: string, dataset: string | undefined): Promise<Dataset> {
+  const src = await openEvents(file, { dataset });
+  try {
+    const parts: Dataset[] = [];
+    for await (const c of src.chunks()) parts.push(c);
+    return Dataset.concat(parts, file);
+  } finally {
+    src.close();
+  }
+}
+
+/** AUC and efficiency at 3 kHz of every model per signal of the labelled --eval events. */
+function printSignals(events: Dataset, scores: Record<string, ArrayLike<number>>): void {
+  const m = evaluateScores({
+    scores,
+    ...(events.labels ? { labels: events.labels } : {}),
+    ...(events.labelNames ? { labelNames: events.labelNames } : {}),
   });
-  const m = r.metrics;
   const at3 = m.rates_khz.indexOf(3);
+  const models = Object.keys(scores);
   const rows = Object.entries(m.signals).map(([name, s]) => [
     name,
     String(s.events),
-    s.models.teacher.auc.toFixed(4),
-    at3 >= 0 ? `${(s.models.teacher.efficiency[at3] * 100).toFixed(2)}%` : "-",
+    ...models.flatMap((k) => [
+      s.models[k].auc.toFixed(4),
+      at3 >= 0 ? `${(s.models[k].efficiency[at3] * 100).toFixed(2)}%` : "-",
+    ]),
   ]);
   if (rows.length === 0) {
-    console.log(`${data}: no signal events (labels other than background) to compute an AUC on`);
+    console.log("--eval: no signal events (labels other than background) to compute an AUC on");
     return;
   }
-  console.log(table(["signal", "events", "teacher AUC", "eff. at 3 kHz"], rows));
+  console.log(table(["signal", "events", ...models.flatMap((k) => [`${k} AUC`, `${k} eff. 3 kHz`])], rows));
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: "train",
-  describe: "Train the teacher autoencoder on zero-bias events",
+  describe:
+    "Train the teacher autoencoder on zero-bias events, its distillation targets, then quantized students",
   builder: (y) =>
     y
       .option("teacher", {
         type: "string",
         demandOption: true,
         describe: "teacher config (JSON), e.g. configs/cae.json",
+      })
+      .option("student", {
+        type: "string",
+        array: true,
+        describe: "student config(s) (JSON), e.g. configs/student-v1.json; trained on the teacher's targets",
+      })
+      .option("mode", {
+        type: "string",
+        choices: ["qat", "ptq"] as const,
+        default: "qat" as const,
+        describe: "students: quantization-aware training, or post-training quantization of a float student",
+      })
+      .option("scan-bits", {
+        type: "string",
+        describe: "students: train one per bit width (e.g. 2..16) and report agreement and weight counts",
+      })
+      .option("scan-over", {
+        type: "string",
+        choices: ["weights", "activations", "both"] as const,
+        default: "both" as const,
+        describe: "what --scan-bits varies",
       })
       .option("data", {
         type: "string",
@@ -79,13 +140,16 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         default: false,
         describe: "continue from the last finished epoch's checkpoint in the run folder",
       })
-      .option("epochs", { type: "number", describe: "override the config's epoch count" })
+      .option("epochs", { type: "number", describe: "override the teacher config's epoch count" })
       .option("eval", {
         type: "string",
-        describe: "labelled events (background and signals) to score, with the AUC of each signal printed",
+        describe: "labelled events (background and signals): the AUC of each model per signal is printed",
       }),
   handler: async (args) => {
     const config = loadTeacherConfig(args.teacher);
+    const studentConfigs = (args.student ?? []).map((f) => loadStudentConfig(f));
+    const scan = args["scan-bits"] !== undefined ? parseBitRange(args["scan-bits"]) : undefined;
+    if (scan && studentConfigs.length === 0) throw new UserError("--scan-bits: name a --student to scan");
     if (args.epochs !== undefined) {
       if (!Number.isInteger(args.epochs) || args.epochs < 1) {
         throw new UserError(`--epochs: found ${args.epochs}, expected a positive integer`);
@@ -96,15 +160,18 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     log(describeBackend(choice));
     const native = choice.name === "tensorflow" || choice.name === "tensorflow-gpu";
     // One worker thread only adds messaging to what this thread does alone.
-    const parallel = defaultWorkers(config.training.batchSize);
-    const workers = args.workers ?? (native || parallel < 2 ? 0 : parallel);
-    if (!Number.isInteger(workers) || workers < 0) {
+    const workersFor = (batch: number) => {
+      const parallel = defaultWorkers(batch);
+      return args.workers ?? (native || parallel < 2 ? 0 : parallel);
+    };
+    if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 0)) {
       throw new UserError(`--workers: found ${args.workers}, expected 0 or a positive integer`);
     }
     const source = await openEvents(args.data, { dataset: args.dataset });
     try {
       log(`data ${source.description}`);
       const fingerprint = await fingerprintEvents(source);
+      const workers = workersFor(config.training.batchSize);
       log(
         `training on ${workers === 0 ? "this thread" : `${workers} worker thread${workers > 1 ? "s" : ""}`}`,
       );
@@ -132,8 +199,80 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         args.dataset,
         log,
       );
-      console.log(`distillation targets (${targets.targetType}): ${targets.scores[0].file}`);
-      if (args.eval) await printAuc(targets.scores[1].file, args.eval, args.dataset);
+      const targetFile = targets.scores[0].file;
+      console.log(`distillation targets (${targets.targetType}): ${targetFile}`);
+
+      const evalEvents = args.eval ? await readAll(args.eval, args.dataset) : undefined;
+      const scores: Record<string, ArrayLike<number>> = {};
+      if (evalEvents) {
+        const s = await readScores(targets.scores[1].file);
+        scores.teacher = scoreColumn(s, "teacher_score", targets.scores[1].file).values as Float64Array;
+      }
+      const targetValues =
+        studentConfigs.length > 0
+          ? await readTargets(targetFile, fingerprint, args.data)
+          : new Float32Array(0);
+      for (const [i, sc] of studentConfigs.entries()) {
+        const sdir = join(args.out, "student", sc.name);
+        const sworkers = workersFor(sc.training.batchSize);
+        if (scan) {
+          const evaluation = evalEvents
+            ? { et: evalEvents.et, count: evalEvents.count, targets: Float32Array.from(scores.teacher) }
+            : { et: new Uint16Array(0), count: 0, targets: new Float32Array(0) };
+          if (!evalEvents) throw new UserError("--scan-bits: give --eval events to measure the agreement on");
+          const points = await scanBits({
+            config: sc,
+            data: source,
+            targets: targetValues,
+            fingerprint,
+            evaluation,
+            dir: join(sdir, "scan"),
+            bits: scan,
+            over: args["scan-over"],
+            seed: args.seed,
+            backend: choice.name,
+            workers: sworkers,
+            log,
+          });
+          console.log(
+            `bit scan of ${sc.name} over ${args["scan-over"]} (agreement with the teacher on ${args.eval})`,
+          );
+          console.log(
+            table(
+              ["bits", "pearson", "non-zero weights", "weight bits", "model IR"],
+              points.map((p) => [
+                String(p.bits),
+                p.pearson.toFixed(4),
+                `${p.nonZeroWeights}/${p.totalWeights}`,
+                String(p.weightBits),
+                p.irFile,
+              ]),
+            ),
+          );
+          continue;
+        }
+        const s = await trainStudent({
+          config: sc,
+          data: source,
+          targets: targetValues,
+          fingerprint,
+          dir: sdir,
+          seed: args.seed,
+          backend: choice.name,
+          workers: sworkers,
+          mode: args.mode,
+          resume: args.resume,
+          log,
+        });
+        console.log(
+          `student ${sc.name} (${args.mode}, ${args.student?.[i]}): ${s.nonZeroWeights}/${s.totalWeights} non-zero weights, ${s.weightBits} weight bits -> ${s.irFile}`,
+        );
+        if (evalEvents) {
+          const scale = 2 ** -frac(compileModel(s.ir).outputType);
+          scores[sc.name] = Float64Array.from(studentScores(s.ir, evalEvents), (v) => v * scale);
+        }
+      }
+      if (evalEvents) printSignals(evalEvents, scores);
     } finally {
       source.close();
     }

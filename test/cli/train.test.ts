@@ -10,6 +10,7 @@ const root = mkdtempSync(join(tmpdir(), "distill-cli-train-"));
 const bg = join(root, "bg.h5");
 const test = join(root, "test.h5");
 const config = join(root, "tiny.json");
+const student = join(root, "student.json");
 const args = (out: string, ...more: string[]) => [
   "--import",
   "tsx",
@@ -35,6 +36,25 @@ beforeAll(async () => {
   await writeChunks(bg, [generate(gen, ["background"], 800, 5)]);
   await writeChunks(test, [generate(gen, ["background", "monojet"], 300, 6)]);
   writeFileSync(config, JSON.stringify(tinyTeacher({ epochs: 3, batchSize: 32 })));
+  const q = (bits: number, integer: number) => ({ quantizer: "quantized_bits", bits, integer });
+  writeFileSync(
+    student,
+    JSON.stringify({
+      name: "tiny-student",
+      layers: [
+        { type: "qdense", units: 3, kernelQuantizer: q(6, 0), biasQuantizer: q(8, 4) },
+        { type: "qactivation", activation: { quantizer: "quantized_relu", bits: 8, integer: 5 } },
+        { type: "qdense", units: 1, useBias: false, kernelQuantizer: q(8, 3) },
+        { type: "qactivation", activation: { quantizer: "quantized_relu", bits: 16, integer: 8 } },
+      ],
+      training: {
+        optimizer: { type: "adam", learningRate: 0.05 },
+        batchSize: 64,
+        epochs: 3,
+        validationFraction: 0.2,
+      },
+    }),
+  );
 });
 
 describe("distill train --teacher", () => {
@@ -80,6 +100,28 @@ describe("distill train --teacher", () => {
     const b = await readScores(join(killed, "teacher", "train-scores.h5"));
     expect(b.columns.teacher_target.values).toEqual(a.columns.teacher_target.values);
   }, 180_000);
+
+  it("distils students from the teacher's targets and compares them on the --eval events", () => {
+    const out = join(root, "run");
+    const r = cli(out, "--resume", "--eval", test, "--student", student);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^student tiny-student \(qat, .*student\.json\): \d+\/762 non-zero weights, \d+ weight bits -> .*student\.ir\.json$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^signal\s+events\s+teacher AUC\s+teacher eff\. 3 kHz\s+tiny-student AUC\s+tiny-student eff\. 3 kHz$/m,
+    );
+    expect(r.stdout).toMatch(/^monojet\s+300\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+%$/m);
+    expect(existsSync(join(out, "student", "tiny-student", "student.ir.json"))).toBe(true);
+
+    const scan = cli(out, "--resume", "--eval", test, "--student", student, "--scan-bits", "3,6");
+    expect(scan.status, scan.stderr).toBe(0);
+    expect(scan.stdout).toMatch(/^3\s+-?[\d.]+\s+\d+\/762\s+\d+\s/m);
+    expect(scan.stdout).toMatch(/^6\s+-?[\d.]+\s+\d+\/762\s+\d+\s/m);
+    expect(cli(out, "--resume", "--student", student, "--scan-bits", "1..3").stderr.trim()).toBe(
+      'distill: --scan-bits: found "1..3", expected a range such as 2..16 or a list such as 4,6,8 (2 to 24)',
+    );
+  }, 240_000);
 
   it("names the flag and the expectation on bad input", () => {
     const r = cli(join(root, "bad"), "--epochs", "0");
