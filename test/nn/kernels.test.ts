@@ -332,6 +332,31 @@ describe("wasm training kernels agree with the CPU backend", () => {
     }
   });
 
+  it("Identity and same-type Cast share the buffer and outlive their input; other casts convert", async () => {
+    await tf.setBackend("wasm");
+    const buffers = () => tf.engine().backend.numDataIds();
+    const before = buffers();
+    const x = tf.tensor2d([
+      [1.5, -2.25],
+      [3.75, 0],
+    ]);
+    const id = tf.engine().runKernel("Identity", { x }) as tf.Tensor;
+    const same = tf.cast(x, "float32");
+    // No copies: the two outputs hold x's buffer.
+    expect(buffers()).toBe(before + 1);
+    const asInt = tf.cast(x, "int32");
+    x.dispose();
+    expect(Array.from(await id.data())).toEqual([1.5, -2.25, 3.75, 0]);
+    expect(Array.from(await same.data())).toEqual([1.5, -2.25, 3.75, 0]);
+    expect(Array.from(await asInt.data())).toEqual([1, -2, 3, 0]);
+    expect(asInt.dtype).toBe("int32");
+    id.dispose();
+    expect(Array.from(await same.data())).toEqual([1.5, -2.25, 3.75, 0]);
+    expect(buffers()).toBe(before + 2);
+    tf.dispose([same, asInt]);
+    expect(buffers()).toBe(before);
+  });
+
   it("BatchMatMul and _FusedMatMul with transposed operands, batch 1 and more", async () => {
     const r = rng(3);
     for (const [batch, m, k, n] of [

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { heap } from "./heap.js";
 import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
 
 /**
@@ -101,6 +102,7 @@ export function conv2dBackpropFilter({
   } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  if (c === 1 || f === 1) return singleChannelFilterGrad(backend, x, dy, info);
   // Pack the smaller operand as the convolution's filter: XNNPACK repacks its filter on every
   // call, which costs more than the product when the filter is large.
   const dyAsInput =
@@ -127,6 +129,111 @@ export function conv2dBackpropFilter({
       );
     }
     return out;
+  });
+}
+
+/**
+ * The filter gradient when x or dy has one channel (the teacher's first and last layers).
+ * As a convolution its product has a single output channel, which XNNPACK runs at a tenth of
+ * its usual speed. Instead, the one-channel operand is unfolded into its fh*fw shifted copies,
+ * a [fh*fw, M] matrix (M = every position it is read at), and multiplied by the other operand
+ * as an [M, channels] matrix: one plain matrix product with a small output.
+ *
+ * - c = 1: row (i,j) holds x[n, oh*sh+i-top, ow*sw+j-left] for every (n,oh,ow) (0 outside x),
+ *   and dW[i,j,0,:] = row . dy[(n,oh,ow), :].
+ * - f = 1: row (i,j) holds, for every (n,y,x) of the input, the dy entry that reads x[n,y,x]
+ *   through tap (i,j): dy[n, (y-i+top)/sh, (x-j+left)/sw] when that is a whole position inside
+ *   dy, else 0; and dW[i,j,:,0] = row . x[(n,y,x), :].
+ */
+function singleChannelFilterGrad(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const hb = heap(backend);
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: oh,
+    outWidth: ow,
+    outChannels: f,
+  } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const taps = fh * fw;
+  return withScratch(backend, (s) => {
+    if (c === 1) {
+      const m = n * oh * ow;
+      const rows = s.adopt(hb.makeOutput([1, taps, m], "float32"));
+      // Views after every allocation: growing the wasm memory detaches older ones.
+      const rv = hb.typedArrayFromHeap(rows);
+      const xv = hb.typedArrayFromHeap(x);
+      for (let i = 0; i < fh; i++) {
+        for (let j = 0; j < fw; j++) {
+          let d = (i * fw + j) * m;
+          for (let b = 0; b < n; b++) {
+            for (let y = 0; y < oh; y++, d += ow) {
+              const r = y * sh + i - top;
+              if (r < 0 || r >= h) {
+                rv.fill(0, d, d + ow);
+                continue;
+              }
+              const src = (b * h + r) * w;
+              for (let u = 0; u < ow; u++) {
+                const col = u * sw + j - left;
+                rv[d + u] = col >= 0 && col < w ? xv[src + col] : 0;
+              }
+            }
+          }
+        }
+      }
+      const g = s.run(
+        "BatchMatMul",
+        { a: rows, b: s.reshape(dy, [1, m, f]) },
+        {
+          transposeA: false,
+          transposeB: false,
+        },
+      ); // [1, taps, f]
+      return s.reshape(g, [fh, fw, 1, f]);
+    }
+    const m = n * h * w;
+    const rows = s.adopt(hb.makeOutput([1, taps, m], "float32"));
+    const rv = hb.typedArrayFromHeap(rows);
+    const dv = hb.typedArrayFromHeap(dy);
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        let d = (i * fw + j) * m;
+        for (let b = 0; b < n; b++) {
+          for (let y = 0; y < h; y++, d += w) {
+            const r = y - i + top;
+            const oy = r / sh;
+            if (r < 0 || r % sh !== 0 || oy >= oh) {
+              rv.fill(0, d, d + w);
+              continue;
+            }
+            const src = (b * oh + oy) * ow;
+            for (let u = 0; u < w; u++) {
+              const col = u - j + left;
+              const ox = col / sw;
+              rv[d + u] = col >= 0 && col % sw === 0 && ox < ow ? dv[src + ox] : 0;
+            }
+          }
+        }
+      }
+    }
+    const g = s.run(
+      "BatchMatMul",
+      { a: rows, b: s.reshape(x, [1, m, c]) },
+      {
+        transposeA: false,
+        transposeB: false,
+      },
+    ); // [1, taps, c]
+    return s.reshape(g, [fh, fw, c, 1]);
   });
 }
 

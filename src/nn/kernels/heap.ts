@@ -10,6 +10,8 @@ export interface HeapBackend extends WasmBackend {
     values?: Float32Array,
   ): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  /** One more reference to a tensor's buffer: it is freed when every holder has disposed it. */
+  incRef(dataId: tf.DataId): void;
 }
 
 export const heap = (b: WasmBackend) => b as HeapBackend;

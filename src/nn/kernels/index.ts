@@ -5,6 +5,7 @@ import { batchSafeFusedMatMul, transposingMatMul } from "./matmul.js";
 import { tilingAvgPoolGrad } from "./pool.js";
 import { leadingAxesSum } from "./reduce.js";
 import { resizeNearestNeighborGrad } from "./resize.js";
+import { sharingCast, sharingIdentity } from "./share.js";
 
 export { registerCpuKernelFixes } from "./cpu.js";
 
@@ -24,6 +25,8 @@ const KERNELS: readonly {
     make: () => resizeNearestNeighborGrad as unknown as tf.KernelFunc,
   },
   { kernelName: tf.Sum, make: (o) => leadingAxesSum(required(tf.Sum, o)) },
+  { kernelName: tf.Identity, make: (o) => sharingIdentity(required(tf.Identity, o)) },
+  { kernelName: tf.Cast, make: (o) => sharingCast(required(tf.Cast, o)) },
   { kernelName: tf.BatchMatMul, make: (o) => transposingMatMul(required(tf.BatchMatMul, o)) },
   {
     kernelName: tf._FusedMatMul,

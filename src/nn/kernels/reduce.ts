@@ -26,7 +26,18 @@ export function leadingAxesSum(original: tf.KernelFunc): tf.KernelFunc {
     const out = b.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
     const src = b.typedArrayFromHeap(x);
     const acc = new Float64Array(cols);
-    for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    // Four rows per pass (added in double precision): a quarter of the accumulator traffic.
+    const c2 = 2 * cols;
+    const c3 = 3 * cols;
+    let r = 0;
+    let o = 0;
+    for (; r + 4 <= rows; r += 4, o += 4 * cols) {
+      for (let c = 0; c < cols; c++) {
+        const i = o + c;
+        acc[c] += src[i] + src[i + cols] + src[i + c2] + src[i + c3];
+      }
+    }
+    for (; r < rows; r++, o += cols) {
       for (let c = 0; c < cols; c++) acc[c] += src[o + c];
     }
     b.typedArrayFromHeap(out).set(acc);
