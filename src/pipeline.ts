@@ -142,8 +142,6 @@ async function fingerprintFile(file: string, dataset?: string): Promise<DatasetF
   }
 }
 
-const studentName = (configFile: string) => loadStudentConfig(configFile).name;
-
 /** Runs (or resumes) the pipeline of `config` in `dir`. */
 export async function runPipeline(
   config: PipelineConfig,
