@@ -30,7 +30,7 @@ export function quickConfig(c: PipelineConfig): PipelineConfig {
     name: `${c.name}-quick`,
     data,
     teacher: { ...c.teacher, epochs: Math.min(c.teacher.epochs ?? 3, 3) },
-    students: c.students.map((s) => ({ ...s, epochs: Math.min(s.epochs ?? 10, 10), batchSize: 256 })),
+    students: c.students.map((s) => ({ ...s, epochs: Math.min(s.epochs ?? 20, 20), batchSize: 64 })),
   };
 }
 
