@@ -344,7 +344,9 @@ export async function runPipeline(
               dir: sdir,
               seed: config.seed,
               backend: b,
-              workers: workersFor(studentConfig.training.batchSize, b),
+              // Students are small: worker threads cost more in messaging than they save
+              // (scripts/bench/student.ts: v1 76,000 events/s on one thread, 44,000 on two).
+              workers: config.workers ?? 0,
               mode: s.mode,
               resume,
               log,

@@ -214,7 +214,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           : new Float32Array(0);
       for (const [i, sc] of studentConfigs.entries()) {
         const sdir = join(args.out, "student", sc.name);
-        const sworkers = workersFor(sc.training.batchSize);
+        // Students are small: worker threads cost more in messaging than they save.
+        const sworkers = args.workers ?? 0;
         if (scan) {
           const evaluation = evalEvents
             ? { et: evalEvents.et, count: evalEvents.count, targets: Float32Array.from(scores.teacher) }
