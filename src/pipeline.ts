@@ -12,6 +12,7 @@ import {
   fingerprintEvents,
   generateChunks,
   openEvents,
+  readEvents,
   readScores,
   type SampleName,
   writeChunks,
@@ -116,21 +117,6 @@ function versions(): Record<string, string> {
 
 async function* concatChunks(parts: Iterable<Iterable<Dataset>>): AsyncGenerator<Dataset> {
   for (const p of parts) yield* p;
-}
-
-async function eventsInMemory(file: string, dataset?: string): Promise<{ et: Uint16Array; count: number }> {
-  const src = await openEvents(file, dataset ? { dataset } : {});
-  try {
-    const et = new Uint16Array(src.count * 252);
-    let at = 0;
-    for await (const c of src.chunks()) {
-      et.set(c.et, at * 252);
-      at += c.count;
-    }
-    return { et, count: at };
-  } finally {
-    src.close();
-  }
 }
 
 async function fingerprintFile(file: string, dataset?: string): Promise<DatasetFingerprint> {
@@ -451,7 +437,7 @@ export async function runPipeline(
   };
   await step("eval", "", evalKey, [scoresFile], async () => {
     const teacherScores = await readScores(testScores);
-    const events = await eventsInMemory(data.test, dataset);
+    const events = await readEvents(data.test, dataset ? { dataset } : {});
     const cols = { ...teacherScores.columns };
     for (const s of students) {
       const ir = readModel(s.irFile);

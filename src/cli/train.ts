@@ -2,7 +2,14 @@ import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { loadStudentConfig } from "../config/student.js";
 import { loadTeacherConfig } from "../config/teacher.js";
-import { Dataset, fingerprintEvents, openEvents, readScores, scoreColumn } from "../data/index.js";
+import {
+  type Dataset,
+  fingerprintEvents,
+  openEvents,
+  readEvents,
+  readScores,
+  scoreColumn,
+} from "../data/index.js";
 import { evaluateScores } from "../eval/index.js";
 import { frac } from "../fixed/index.js";
 import { compileModel } from "../ir/index.js";
@@ -49,17 +56,6 @@ export function parseBitRange(text: string): number[] {
     );
   }
   return list;
-}
-
-async function readAll(file: string, dataset: string | undefined): Promise<Dataset> {
-  const src = await openEvents(file, { dataset });
-  try {
-    const parts: Dataset[] = [];
-    for await (const c of src.chunks()) parts.push(c);
-    return Dataset.concat(parts, file);
-  } finally {
-    src.close();
-  }
 }
 
 /** AUC and efficiency at 3 kHz of every model per signal of the labelled --eval events. */
@@ -202,7 +198,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       const targetFile = targets.scores[0].file;
       console.log(`distillation targets (${targets.targetType}): ${targetFile}`);
 
-      const evalEvents = args.eval ? await readAll(args.eval, args.dataset) : undefined;
+      const evalEvents = args.eval ? await readEvents(args.eval, { dataset: args.dataset }) : undefined;
       const scores: Record<string, ArrayLike<number>> = {};
       if (evalEvents) {
         const s = await readScores(targets.scores[1].file);

@@ -3,6 +3,7 @@ import { validateConfig } from "../../config/load.js";
 import type { QuantizerConfig, StudentConfig, StudentLayer } from "../../config/student.js";
 import { checkStudentConfig, studentSchema } from "../../config/student.js";
 import type { DatasetFingerprint } from "../../data/fingerprint.js";
+import { pearson as correlation } from "../../eval/agreement.js";
 import type { BackendName } from "../backend.js";
 import type { EventStream } from "../train/data.js";
 import { studentScores, trainStudent } from "./train.js";
@@ -63,27 +64,10 @@ export function configWithBits(config: StudentConfig, bits: number, over: ScanOv
   return { ...config, name: `${config.name}-${over}-${bits}b`, layers } as StudentConfig;
 }
 
+/** Pearson correlation as the scan reports it: 0 where it is undefined (a constant student). */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+  const r = correlation(a, b);
+  return Number.isNaN(r) ? 0 : r;
 }
 
 export async function scanBits(o: ScanOptions): Promise<ScanPoint[]> {
