@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what distill needs on a fresh Debian machine with Node 20, only when missing:
-# Debian packages (Verilator for co-simulation, Chromium for the report rendering test) and the npm dependencies (which also build dist/).
+# Debian packages (Verilator for co-simulation, Chromium for the report rendering test, clang and
+# lld for our WebAssembly training kernels) and the npm dependencies (which also build dist/ and
+# build/kernels.wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(verilator chromium)
+APT_PACKAGES=(verilator chromium clang lld)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

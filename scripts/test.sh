@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
 npx biome check .
+bash scripts/build-kernels.sh
 npx tsc -p tsconfig.build.json
 npx vitest run "$@"

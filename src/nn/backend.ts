@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { UserError } from "../util/errors.js";
-import { registerCpuKernelFixes, registerWasmKernels } from "./kernels/index.js";
+import { nativeModule, registerCpuKernelFixes, registerWasmKernels } from "./kernels/index.js";
 
 /**
  * TensorFlow.js backends in the order we prefer them. The two native ones are optional npm
@@ -55,6 +55,12 @@ async function tryNative(name: BackendName): Promise<string | undefined> {
 let wasmReady: Promise<void> | undefined;
 
 async function loadWasm(): Promise<string | undefined> {
+  try {
+    // Our own gradient kernels must be built; without them wasm cannot train at speed.
+    nativeModule();
+  } catch (e) {
+    return (e as Error).message;
+  }
   try {
     // Our training kernels go in once wasm's own are registered and before the backend starts.
     wasmReady ??= import("@tensorflow/tfjs-backend-wasm").then(() => registerWasmKernels());

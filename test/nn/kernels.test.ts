@@ -8,6 +8,7 @@ import {
   registerWasmKernels,
   WASM_KERNEL_NAMES,
 } from "../../src/nn/kernels/index.js";
+import { loadNativeModule } from "../../src/nn/kernels/native.js";
 import { mergeAxes, transposeKernel } from "../../src/nn/kernels/transpose.js";
 import { teacherRuntime } from "../../src/nn/teacher/runtime.js";
 import { rng } from "../../src/util/rng.js";
@@ -66,6 +67,8 @@ function convCases(): ConvCase[] {
   const fixed: ConvCase[] = [
     // The teacher's shapes, at a small batch.
     { n: 3, h: 18, w: 14, c: 30, f: 20, fh: 3, fw: 3, strides: [1, 1], pad: "same" },
+    // Enough events for the filter gradient's reduction to run in several blocks and a remainder.
+    { n: 13, h: 18, w: 14, c: 30, f: 20, fh: 3, fw: 3, strides: [1, 1], pad: "same" },
     { n: 2, h: 9, w: 7, c: 30, f: 30, fh: 3, fw: 3, strides: [1, 1], pad: "same" },
     { n: 1, h: 18, w: 14, c: 1, f: 20, fh: 3, fw: 3, strides: [1, 1], pad: "same" },
     { n: 2, h: 18, w: 14, c: 20, f: 1, fh: 3, fw: 3, strides: [1, 1], pad: "same" },
@@ -131,6 +134,12 @@ beforeAll(async () => {
 });
 
 describe("wasm training kernels agree with the CPU backend", () => {
+  it("refuses to start without our compiled kernels, saying how to build them", () => {
+    expect(() => loadNativeModule("/nonexistent/kernels.wasm")).toThrow(
+      /kernels are not built \(\/nonexistent\/kernels.wasm is missing\): run `bash scripts\/build-kernels.sh` \(needs clang and lld/,
+    );
+  });
+
   it("registers each kernel once, however often it is called", () => {
     const before = WASM_KERNEL_NAMES.map((n) => tf.getKernel(n, "wasm")?.kernelFunc);
     registerWasmKernels();
@@ -364,6 +373,7 @@ describe("wasm training kernels agree with the CPU backend", () => {
       [1, 1, 9, 1],
       [4, 6, 2, 5],
       [1, 64, 80, 190],
+      [1, 33, 300, 81],
     ]) {
       for (const transposeA of [false, true]) {
         for (const transposeB of [false, true]) {

@@ -1,17 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { heap } from "./heap.js";
+import { filterGradient } from "./native.js";
 import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
 
 /**
- * Gradients of a 2-D convolution (NHWC, dilation 1, any stride and padding), built from the
- * wasm backend's XNNPACK convolution so they run at the speed of the forward pass:
+ * Gradients of a 2-D convolution (NHWC, dilation 1, any stride and padding):
  *
- * - filter gradient: "batch as channels". dW[i,j,c,f] = sum over n, oh, ow of
- *   x[n, oh*sh+i-pt, ow*sw+j-pl, c] * dy[n,oh,ow,f] is itself a convolution of x laid out as
- *   [C,H,W,N] (C images with N channels) with dy laid out as a [OH,OW,N,F] filter dilated by the
- *   stride; at stride 1 with x smaller than dy, dy is the input and x the filter instead.
+ * - filter gradient: our cache-blocked SIMD kernel (native/gradients.c). XNNPACK could run it
+ *   as a convolution of x laid out [C,H,W,N] with dy as a [OH,OW,N,F] filter, but that sums
+ *   over the whole batch per output tile and runs at a third of the forward pass's speed.
  * - input gradient: a stride-1 convolution of dy (dilated by the stride) with the spatially
- *   flipped filter whose in/out channels are swapped.
+ *   flipped filter whose in/out channels are swapped, on the wasm backend's XNNPACK, at the
+ *   speed of the forward pass.
  */
 
 type ConvAttrs = {
@@ -91,176 +90,25 @@ export function conv2dBackpropFilter({
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
   const info = convInfo("Conv2DBackpropFilter", x.shape, a.filterShape, a);
-  const {
-    batchSize: n,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    outHeight: oh,
-    outWidth: ow,
-    outChannels: f,
-  } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  if (c === 1 || f === 1) return singleChannelFilterGrad(backend, x, dy, info);
-  // Pack the smaller operand as the convolution's filter: XNNPACK repacks its filter on every
-  // call, which costs more than the product when the filter is large.
-  const dyAsInput =
-    sh === 1 && sw === 1 && x.shape.reduce((p, d) => p * d, 1) < dy.shape.reduce((p, d) => p * d, 1);
-  if (dyAsInput) {
-    const swapped = dyInputFilterGrad(backend, x, dy, info);
-    if (swapped) return swapped;
+  if (dy.shape.join() !== [info.batchSize, info.outHeight, info.outWidth, info.outChannels].join()) {
+    throw new Error(
+      `Conv2DBackpropFilter on wasm: dy has shape [${dy.shape}], expected [${info.batchSize},${info.outHeight},${info.outWidth},${info.outChannels}]`,
+    );
   }
-  return withScratch(backend, (s) => {
-    // Rows the dilated dy filter spans; pad x so that exactly fh (fw) output rows (cols) result,
-    // dropping x rows that no output reads (those only happen with "valid"-like paddings).
-    const spanH = (oh - 1) * sh + 1;
-    const spanW = (ow - 1) * sw + 1;
-    const bottom = Math.max(0, fh - 1 + spanH - top - h);
-    const right = Math.max(0, fw - 1 + spanW - left - w);
-    const xt = s.transpose(x, [3, 1, 2, 0]); // [C,H,W,N]
-    const dyt = s.transpose(dy, [1, 2, 0, 3]); // [OH,OW,N,F]
-    const g = conv(s, xt, dyt, [top, bottom, left, right], [sh, sw]); // [C, >=fh, >=fw, F]
-    const gc = crop(s, g, [0, 0], [fh, fw]);
-    const out = s.transpose(gc, [1, 2, 0, 3]); // [fh,fw,C,F]
-    if (out.shape.join() !== [fh, fw, c, f].join() || n !== dy.shape[0]) {
-      throw new Error(
-        `Conv2DBackpropFilter on wasm: made shape [${out.shape}], expected [${fh},${fw},${c},${f}]`,
-      );
-    }
-    return out;
-  });
-}
-
-/**
- * The filter gradient when x or dy has one channel (the teacher's first and last layers).
- * As a convolution its product has a single output channel, which XNNPACK runs at a tenth of
- * its usual speed. Instead, the one-channel operand is unfolded into its fh*fw shifted copies,
- * a [fh*fw, M] matrix (M = every position it is read at), and multiplied by the other operand
- * as an [M, channels] matrix: one plain matrix product with a small output.
- *
- * - c = 1: row (i,j) holds x[n, oh*sh+i-top, ow*sw+j-left] for every (n,oh,ow) (0 outside x),
- *   and dW[i,j,0,:] = row . dy[(n,oh,ow), :].
- * - f = 1: row (i,j) holds, for every (n,y,x) of the input, the dy entry that reads x[n,y,x]
- *   through tap (i,j): dy[n, (y-i+top)/sh, (x-j+left)/sw] when that is a whole position inside
- *   dy, else 0; and dW[i,j,:,0] = row . x[(n,y,x), :].
- */
-function singleChannelFilterGrad(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
-  const hb = heap(backend);
-  const {
-    batchSize: n,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    outHeight: oh,
-    outWidth: ow,
-    outChannels: f,
-  } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  const taps = fh * fw;
-  return withScratch(backend, (s) => {
-    if (c === 1) {
-      const m = n * oh * ow;
-      const rows = s.adopt(hb.makeOutput([1, taps, m], "float32"));
-      // Views after every allocation: growing the wasm memory detaches older ones.
-      const rv = hb.typedArrayFromHeap(rows);
-      const xv = hb.typedArrayFromHeap(x);
-      for (let i = 0; i < fh; i++) {
-        for (let j = 0; j < fw; j++) {
-          let d = (i * fw + j) * m;
-          for (let b = 0; b < n; b++) {
-            for (let y = 0; y < oh; y++, d += ow) {
-              const r = y * sh + i - top;
-              if (r < 0 || r >= h) {
-                rv.fill(0, d, d + ow);
-                continue;
-              }
-              const src = (b * h + r) * w;
-              for (let u = 0; u < ow; u++) {
-                const col = u * sw + j - left;
-                rv[d + u] = col >= 0 && col < w ? xv[src + col] : 0;
-              }
-            }
-          }
-        }
-      }
-      const g = s.run(
-        "BatchMatMul",
-        { a: rows, b: s.reshape(dy, [1, m, f]) },
-        {
-          transposeA: false,
-          transposeB: false,
-        },
-      ); // [1, taps, f]
-      return s.reshape(g, [fh, fw, 1, f]);
-    }
-    const m = n * h * w;
-    const rows = s.adopt(hb.makeOutput([1, taps, m], "float32"));
-    const rv = hb.typedArrayFromHeap(rows);
-    const dv = hb.typedArrayFromHeap(dy);
-    for (let i = 0; i < fh; i++) {
-      for (let j = 0; j < fw; j++) {
-        let d = (i * fw + j) * m;
-        for (let b = 0; b < n; b++) {
-          for (let y = 0; y < h; y++, d += w) {
-            const r = y - i + top;
-            const oy = r / sh;
-            if (r < 0 || r % sh !== 0 || oy >= oh) {
-              rv.fill(0, d, d + w);
-              continue;
-            }
-            const src = (b * oh + oy) * ow;
-            for (let u = 0; u < w; u++) {
-              const col = u - j + left;
-              const ox = col / sw;
-              rv[d + u] = col >= 0 && col % sw === 0 && ox < ow ? dv[src + ox] : 0;
-            }
-          }
-        }
-      }
-    }
-    const g = s.run(
-      "BatchMatMul",
-      { a: rows, b: s.reshape(x, [1, m, c]) },
-      {
-        transposeA: false,
-        transposeB: false,
-      },
-    ); // [1, taps, c]
-    return s.reshape(g, [fh, fw, c, 1]);
-  });
-}
-
-/**
- * The filter gradient for stride 1 with the roles swapped: dy laid out as [F,OH,OW,N] is the
- * input and x as [H,W,N,C] the filter, so the packed operand is x. With dy padded by
- * fh-1-top rows before, output row u is filter row i = fh-1-u: the result comes out flipped.
- * Returns undefined for paddings this layout cannot express (wider than the filter).
- */
-function dyInputFilterGrad(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo | undefined {
-  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
-  const top = fh - 1 - info.padInfo.top;
-  const left = fw - 1 - info.padInfo.left;
-  const bottom = fh - 1 + h - oh - top;
-  const right = fw - 1 + w - ow - left;
-  if (Math.min(top, left, bottom, right) < 0) return undefined;
-  return withScratch(backend, (s) => {
-    const dyt = s.transpose(dy, [3, 1, 2, 0]); // [F,OH,OW,N]
-    const xt = s.transpose(x, [1, 2, 0, 3]); // [H,W,N,C]
-    const g = conv(s, dyt, xt, [top, bottom, left, right], [1, 1]); // [F,fh,fw,C], flipped
-    const flipped = s.run("Reverse", { x: g }, { dims: [1, 2] });
-    return s.transpose(flipped, [1, 2, 3, 0]); // [fh,fw,C,F]
+  return filterGradient(backend, x, dy, {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    f: info.outChannels,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
   });
 }
 

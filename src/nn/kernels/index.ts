@@ -8,6 +8,7 @@ import { resizeNearestNeighborGrad } from "./resize.js";
 import { sharingCast, sharingIdentity } from "./share.js";
 
 export { registerCpuKernelFixes } from "./cpu.js";
+export { nativeModule } from "./native.js";
 
 /**
  * The kernels we provide for the wasm backend: missing ones, and faster versions of slow ones.

@@ -1,18 +1,37 @@
 import type * as tf from "@tensorflow/tfjs-core";
+import { transposedProduct } from "./native.js";
 import { type Scratch, type WasmBackend, withScratch } from "./wasm.js";
 
 /**
  * Matrix products with a transposed operand. wasm's BatchMatMul and _FusedMatMul hand the
  * plain product to XNNPACK but compute transposed ones in a scalar loop, ten to twenty times
  * slower; the gradients of every dense layer are such products. Transposing the operand first
- * (a cheap copy) and running the plain product is much faster.
+ * (a cheap copy) and running the plain product is much faster. A single a^T b, a dense layer's
+ * weight gradient, goes to our own kernel (native.ts) instead, which reduces over K in
+ * cache-sized blocks.
  */
 export function transposingMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
     if (!transposeA && !transposeB) return original({ inputs, backend, attrs });
+    const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
+    const act = (attrs?.activation as string | undefined) ?? "linear";
+    if (
+      transposeA &&
+      !transposeB &&
+      !bias &&
+      act === "linear" &&
+      a.shape.length === 3 &&
+      b.shape.length === 3
+    ) {
+      // One a^T b (a dense layer's weight gradient): our cache-blocked kernel.
+      const [batchA, k, m] = a.shape;
+      const [batchB, kb, n] = b.shape;
+      if (batchA === 1 && batchB === 1 && k === kb) {
+        return transposedProduct(backend as WasmBackend, a, b, k, m, n, [1, m, n]);
+      }
+    }
     return withScratch(backend as WasmBackend, (s) => {
-      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const plain = { ...inputs, a: transposeA ? swapLast(s, a) : a, b: transposeB ? swapLast(s, b) : b };
       return original({
         inputs: plain,
