@@ -5,9 +5,11 @@
 # this script refuses a build that does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=src/nn/kernels/native/gradients.c
+srcs=(src/nn/kernels/native/*.c)
 out=build/kernels.wasm
-if [ -f "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$0" ]; then exit 0; fi
+fresh=1
+for f in "${srcs[@]}" "$0"; do [ -f "$out" ] && [ "$out" -nt "$f" ] || fresh=0; done
+if [ "$fresh" = 1 ]; then exit 0; fi
 for tool in clang wasm-ld llvm-objdump; do
   if ! command -v "$tool" >/dev/null; then
     echo "build-kernels: $tool not found; the wasm training kernels need clang and lld (apt-get install clang lld)" >&2
@@ -18,7 +20,7 @@ mkdir -p build
 tmp="$out.tmp-$$"
 clang --target=wasm32 -O3 -msimd128 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror \
   -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all -Wl,-z,stack-size=0 \
-  -o "$tmp" "$src"
+  -o "$tmp" "${srcs[@]}"
 node - "$tmp" <<'JS'
 const bytes = require("node:fs").readFileSync(process.argv[2]);
 const mod = new WebAssembly.Module(bytes);

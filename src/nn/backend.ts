@@ -1,6 +1,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { UserError } from "../util/errors.js";
-import { nativeModule, registerCpuKernelFixes, registerWasmKernels } from "./kernels/index.js";
+import {
+  nativeModule,
+  registerCpuKernelFixes,
+  registerQuantizeKernel,
+  registerWasmKernels,
+} from "./kernels/index.js";
 
 /**
  * TensorFlow.js backends in the order we prefer them. The two native ones are optional npm
@@ -63,7 +68,10 @@ async function loadWasm(): Promise<string | undefined> {
   }
   try {
     // Our training kernels go in once wasm's own are registered and before the backend starts.
-    wasmReady ??= import("@tensorflow/tfjs-backend-wasm").then(() => registerWasmKernels());
+    wasmReady ??= import("@tensorflow/tfjs-backend-wasm").then(() => {
+      registerWasmKernels();
+      registerQuantizeKernel("wasm");
+    });
     await wasmReady;
     return undefined;
   } catch (e) {
@@ -82,6 +90,7 @@ async function loadBackend(name: BackendName): Promise<string | undefined> {
     case "cpu":
       await import("@tensorflow/tfjs-backend-cpu");
       registerCpuKernelFixes();
+      registerQuantizeKernel("cpu");
       return undefined;
   }
 }

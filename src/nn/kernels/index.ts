@@ -9,6 +9,7 @@ import { sharingCast, sharingIdentity } from "./share.js";
 
 export { registerCpuKernelFixes } from "./cpu.js";
 export { nativeModule } from "./native.js";
+export { QUANTIZE_STE, registerQuantizeKernel } from "./quantize.js";
 
 /**
  * The kernels we provide for the wasm backend: missing ones, and faster versions of slow ones.

@@ -5,7 +5,7 @@ import { type HeapBackend, heap } from "./heap.js";
 import type { WasmBackend } from "./wasm.js";
 
 /**
- * Our own WebAssembly SIMD kernels (native/gradients.c, built to build/kernels.wasm by
+ * Our own WebAssembly SIMD kernels (native/*.c, built to build/kernels.wasm by
  * scripts/build-kernels.sh), instantiated on the wasm backend's memory: they read and write
  * tensors where the backend keeps them.
  */
@@ -30,6 +30,17 @@ interface NativeExports {
     pl: number,
     vecX: number,
     block: number,
+  ): void;
+  quantize_ste(
+    x: number,
+    y: number,
+    mask: number,
+    n: number,
+    scale: number,
+    inv: number,
+    lo: number,
+    hi: number,
+    relu: number,
   ): void;
 }
 
@@ -176,6 +187,49 @@ export function transposedProduct(
   n: number,
   outShape: readonly number[],
 ): tf.TensorInfo {
-  const one = { n: 1, h: 1, oh: 1, fh: 1, fw: 1, sh: 1, sw: 1, pt: 0, pl: 0 };
-  return filterGradient(backend, a, b, { ...one, w: k, ow: k, c: m, f: n }, outShape);
+  // The sum over K is the same over n images of w positions (K = n w): splitting K into images
+  // lets the kernel block the reduction so that each block of a and b stays in cache.
+  let w = k;
+  for (let d = 1; d <= k; d++) {
+    if (k % d === 0 && 4 * d * (m + n) <= BLOCK_BYTES / 4) w = d;
+    else if (4 * d * (m + n) > BLOCK_BYTES / 4) break;
+  }
+  if (4 * w * (m + n) < 4096) w = k;
+  const one = { h: 1, oh: 1, fh: 1, fw: 1, sh: 1, sw: 1, pt: 0, pl: 0 };
+  return filterGradient(backend, a, b, { ...one, n: k / w, w, ow: w, c: m, f: n }, outShape);
+}
+
+/** A quantizer's grid in the terms of native/quantize.c. */
+export interface QuantizeAttrs {
+  /** 2^frac and 2^-frac. */
+  readonly scale: number;
+  readonly inv: number;
+  /** Mantissa range. */
+  readonly lo: number;
+  readonly hi: number;
+  readonly relu: boolean;
+}
+
+/** The quantized values of x and the straight-through mask (1 where the gradient passes). */
+export function quantizeSte(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  a: QuantizeAttrs,
+): [tf.TensorInfo, tf.TensorInfo] {
+  const hb: HeapBackend = heap(backend);
+  const y = hb.makeOutput([...x.shape], "float32");
+  const mask = hb.makeOutput([...x.shape], "float32");
+  const n = x.shape.reduce((p, d) => p * d, 1);
+  exportsFor(backend).quantize_ste(
+    offset(backend, x),
+    offset(backend, y),
+    offset(backend, mask),
+    n,
+    a.scale,
+    a.inv,
+    a.lo,
+    a.hi,
+    a.relu ? 1 : 0,
+  );
+  return [y, mask];
 }

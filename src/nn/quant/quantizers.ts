@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // Loading tfjs-layers registers tfjs-core's gradient kernels, which training through these needs.
 import "@tensorflow/tfjs-layers";
 import { type FixedType, fixedType } from "../../fixed/index.js";
+import { QUANTIZE_STE } from "../kernels/quantize.js";
 
 /**
  * QKeras quantizers with their exact fixed-point meaning. QKeras computes (alpha = 1):
@@ -79,6 +80,29 @@ export function quantizeMantissa(q: QuantizerGrid, x: number): number {
  * exactly mantissa * 2^-frac for mantissas up to 24 bits.
  */
 export function tfQuantizer(q: QuantizerSpec): (x: tf.Tensor) => tf.Tensor {
+  const g = quantizerGrid(q);
+  const scale = 2 ** g.frac;
+  const inv = 2 ** -g.frac;
+  const attrs = { scale, inv, lo: g.lo, hi: g.hi, relu: g.relu };
+  // One kernel for value and mask where we have it (wasm, cpu: kernels/quantize.ts), else tfjs ops.
+  const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const [value, mask] = tf
+      .engine()
+      .runKernel(QUANTIZE_STE, { x }, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+    save([mask]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(dy as tf.Tensor, saved[0]),
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+  const composite = compositeQuantizer(q);
+  return (x) => (tf.getKernel(QUANTIZE_STE, tf.getBackend()) ? fused(x) : composite(x));
+}
+
+/** The same quantizer made of tfjs ops, for backends without our kernel. */
+export function compositeQuantizer(q: QuantizerSpec): (x: tf.Tensor) => tf.Tensor {
   const g = quantizerGrid(q);
   const scale = 2 ** g.frac;
   const inv = 2 ** -g.frac;

@@ -109,8 +109,10 @@ export interface ForwardOptions {
 /** The model's input for counts: mantissas of the input type times 2^-frac, shaped [n, ...shape]. */
 export function studentInput(m: StudentModel, counts: Uint16Array | Float32Array, n: number): tf.Tensor {
   const scale = 2 ** -frac(m.inputType);
+  // TypedArray.set converts natively; a plain loop over the union type is several times slower.
   const f = new Float32Array(n * 252);
-  for (let i = 0; i < f.length; i++) f[i] = counts[i] * scale;
+  f.set(counts.subarray(0, f.length));
+  if (scale !== 1) for (let i = 0; i < f.length; i++) f[i] *= scale;
   return tf.tensor(f, [n, ...m.config.input.shape]);
 }
 

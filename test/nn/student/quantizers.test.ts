@@ -2,7 +2,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatFixedType, quantize } from "../../../src/fixed/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
+import { QUANTIZE_STE } from "../../../src/nn/kernels/index.js";
 import {
+  compositeQuantizer,
   type QuantizerSpec,
   quantizeMantissa,
   quantizerFixedType,
@@ -121,5 +123,52 @@ describe("QKeras quantizers", () => {
     const gRelu = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tfQuantizer(relu(4, 1))(t), 3)))(x);
     // quantized_relu(4,1): range [0, 1.875]; 1.9 rounds to the top (in range), 2.5 is clipped.
     expect(Array.from(gRelu.dataSync())).toEqual([0, 0, 3, 3, 0, 3]);
+  });
+
+  it("as one kernel on wasm and cpu, equal the composite tfjs graph in values and gradients", async () => {
+    const r = rng(21);
+    const specs = [
+      bits(8, 1),
+      bits(12, 3),
+      bits(4, 0, 1),
+      bits(6, 2, 0, 0),
+      relu(10, 6),
+      relu(16, 8),
+      relu(4, 0),
+    ];
+    // 4001 values (the SIMD loop's scalar tail runs too): ties, grid points, far outside, -0.
+    const sample = (frac: number) =>
+      Float32Array.from({ length: 4001 }, (_, k) =>
+        k === 0
+          ? -0
+          : k % 3 === 0
+            ? (r.int(-3000, 3000) + 0.5) * 2 ** -frac
+            : (r.next() - 0.5) * 2 ** r.int(-8, 12),
+      );
+    for (const backend of ["wasm", "cpu"] as const) {
+      await selectBackend(backend);
+      for (const q of specs) {
+        const xs = sample(quantizerGrid(q).frac);
+        const dy = tf.tensor1d(Float32Array.from(xs, () => r.next() - 0.5));
+        const fused = tf.tidy(() => {
+          const x = tf.variable(tf.tensor1d(xs));
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tfQuantizer(q)(t), dy)))(x);
+          return { y: tfQuantizer(q)(x).dataSync(), g: g.dataSync() };
+        });
+        const plain = tf.tidy(() => {
+          const x = tf.tensor1d(xs);
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(compositeQuantizer(q)(t), dy)))(x);
+          return { y: compositeQuantizer(q)(x).dataSync(), g: g.dataSync() };
+        });
+        expect(Array.from(fused.y, (v) => v + 0)).toEqual(Array.from(plain.y, (v) => v + 0));
+        expect(Array.from(fused.g, (v) => v + 0)).toEqual(Array.from(plain.g, (v) => v + 0));
+        dy.dispose();
+      }
+      // The fused kernel is what runs: one kernel forward.
+      const profile = await tf.profile(() => tfQuantizer(relu(10, 6))(tf.tensor1d([0.3, 7])));
+      expect(profile.kernels.map((k) => k.name)).toContain(QUANTIZE_STE);
+      expect(profile.kernels.map((k) => k.name)).not.toContain("Round");
+    }
+    await selectBackend("wasm");
   });
 });
