@@ -19,7 +19,7 @@ import { memoryStream } from "../../src/nn/train/data.js";
 import { localEngine, workerEngine } from "../../src/nn/train/engine.js";
 
 const BATCH = 1024;
-const BATCHES = Number(process.env.BENCH_BATCHES ?? 12);
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
 const PEERS: Record<string, { torch2: number; torchBlas: number }> = {
   v1: { torch2: 290_000, torchBlas: 2_000_000 },
   v2: { torch2: 175_000, torchBlas: 800_000 },
@@ -52,7 +52,8 @@ for (const backend of ["wasm", "cpu"] as BackendName[]) {
             y: targets.slice(s, s + BATCH),
           };
         };
-        for (let k = 0; k < 2; k++) await engine.gradients(params, batch(k), grads);
+        // V8 and the wasm tiers take some tens of steps to settle; time the steady state.
+        for (let k = 0; k < 50; k++) await engine.gradients(params, batch(k), grads);
         const t0 = performance.now();
         for (let k = 0; k < BATCHES; k++) {
           await engine.gradients(params, batch(k), grads);

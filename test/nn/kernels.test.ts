@@ -391,6 +391,27 @@ describe("wasm training kernels agree with the CPU backend", () => {
       }
     }
   });
+
+  it("a^T b on rank-2 operands (what tf.matMul passes): our kernel, blocked over K or not", async () => {
+    const r = rng(4);
+    // K = 1024 splits into blocks of positions; K = 1021 (prime) stays one run; K = 3 is tiny.
+    for (const [k, m, n] of [
+      [1024, 252, 16],
+      [1021, 6, 5],
+      [3, 4, 4],
+      [2048, 4, 4],
+      [512, 1, 9],
+    ]) {
+      const a = randomValues(r, [k, m]);
+      const b = randomValues(r, [k, n]);
+      await expectSameAsCpu(
+        "BatchMatMul",
+        { a, b },
+        { transposeA: true, transposeB: false },
+        `[${k},${m}]^T[${k},${n}]`,
+      );
+    }
+  });
 });
 
 describe("CPU backend fixes", () => {

@@ -16,19 +16,14 @@ export function transposingMatMul(original: tf.KernelFunc): tf.KernelFunc {
     if (!transposeA && !transposeB) return original({ inputs, backend, attrs });
     const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
     const act = (attrs?.activation as string | undefined) ?? "linear";
-    if (
-      transposeA &&
-      !transposeB &&
-      !bias &&
-      act === "linear" &&
-      a.shape.length === 3 &&
-      b.shape.length === 3
-    ) {
-      // One a^T b (a dense layer's weight gradient): our cache-blocked kernel.
-      const [batchA, k, m] = a.shape;
-      const [batchB, kb, n] = b.shape;
-      if (batchA === 1 && batchB === 1 && k === kb) {
-        return transposedProduct(backend as WasmBackend, a, b, k, m, n, [1, m, n]);
+    const rank = a.shape.length;
+    if (transposeA && !transposeB && !bias && act === "linear" && (rank === 2 || rank === 3)) {
+      // One a^T b (a dense layer's weight gradient; tf.matMul passes rank 2 or 3): our
+      // cache-blocked kernel.
+      const [batchA, k, m] = rank === 3 ? a.shape : [1, ...a.shape];
+      const [batchB, kb, n] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
+      if (batchA === 1 && batchB === 1 && k === kb && b.shape.length === rank) {
+        return transposedProduct(backend as WasmBackend, a, b, k, m, n, rank === 3 ? [1, m, n] : [m, n]);
       }
     }
     return withScratch(backend as WasmBackend, (s) => {

@@ -89,17 +89,21 @@ void conv2d_filter_grad(const float *x, const float *dy, float *out, float *scra
   const int vImage = vec_x ? xImage : dyImage;
   for (int b0 = 0; b0 < n; b0 += block) {
     const int nb = min_int(block, n - b0);
-    /* The vector operand of this block with its channels padded to qpad. */
+    /* The vector operand of this block with its channels padded to qpad (in place if they are). */
     const float *vsrc = vec_x ? x + b0 * xImage * c : dy + b0 * dyImage * f;
-    for (int pos = 0; pos < nb * vImage; pos++) {
-      const float *src = vsrc + pos * qn;
-      float *dst = pack + pos * qpad;
-      int q = 0;
-      for (; q < qn; q++) dst[q] = src[q];
-      for (; q < qpad; q++) dst[q] = 0.0f;
+    const float *vb = vsrc;
+    if (qn != qpad) {
+      for (int pos = 0; pos < nb * vImage; pos++) {
+        const float *src = vsrc + pos * qn;
+        float *dst = pack + pos * qpad;
+        int q = 0;
+        for (; q < qn; q++) dst[q] = src[q];
+        for (; q < qpad; q++) dst[q] = 0.0f;
+      }
+      vb = pack;
     }
-    const float *xb = vec_x ? pack : x + b0 * xImage * c;
-    const float *dyb = vec_x ? dy + b0 * dyImage * f : pack;
+    const float *xb = vec_x ? vb : x + b0 * xImage * c;
+    const float *dyb = vec_x ? dy + b0 * dyImage * f : vb;
     const int xch = vec_x ? qpad : c;   /* floats per position of x as laid out here */
     const int dych = vec_x ? f : qpad;  /* and of dy */
 
