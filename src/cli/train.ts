@@ -4,12 +4,16 @@ import { loadStudentConfig } from "../config/student.js";
 import { loadTeacherConfig } from "../config/teacher.js";
 import {
   type Dataset,
+  type DatasetFingerprint,
+  fingerprintCounts,
   fingerprintEvents,
+  fingerprinter,
   openEvents,
   readEvents,
   readScores,
   scoreColumn,
 } from "../data/index.js";
+import { DEFAULT_CHUNK } from "../data/io/source.js";
 import { evaluateScores } from "../eval/index.js";
 import { frac } from "../fixed/index.js";
 import { compileModel } from "../ir/index.js";
@@ -18,12 +22,14 @@ import { type ScanOver, scanBits } from "../nn/student/scan.js";
 import { readTargets, studentScores, trainStudent } from "../nn/student/train.js";
 import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
+import { appendStream, type EventStream } from "../nn/train/data.js";
 import { defaultWorkers } from "../nn/train/engine.js";
 import { UserError } from "../util/errors.js";
 import { table } from "./table.js";
 
 interface TrainArgs {
   teacher: string;
+  outliers?: string;
   student?: string[];
   mode: "qat" | "ptq";
   "scan-bits"?: string;
@@ -104,6 +110,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         default: "qat" as const,
         describe: "students: quantization-aware training, or post-training quantization of a float student",
       })
+      .option("outliers", {
+        type: "string",
+        describe:
+          "students: outlier exposure, events (e.g. signal-like or faulty) scored by the teacher and added to the students' training events",
+      })
       .option("scan-bits", {
         type: "string",
         describe: "students: train one per bit width (e.g. 2..16) and report agreement and weight counts",
@@ -146,6 +157,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const studentConfigs = (args.student ?? []).map((f) => loadStudentConfig(f));
     const scan = args["scan-bits"] !== undefined ? parseBitRange(args["scan-bits"]) : undefined;
     if (scan && studentConfigs.length === 0) throw new UserError("--scan-bits: name a --student to scan");
+    if (args.outliers !== undefined && studentConfigs.length === 0) {
+      throw new UserError("--outliers: the outlier events are for students; name a --student");
+    }
     if (args.epochs !== undefined) {
       if (!Number.isInteger(args.epochs) || args.epochs < 1) {
         throw new UserError(`--epochs: found ${args.epochs}, expected a positive integer`);
@@ -191,7 +205,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       const targets = await teacherTargets(
         t.modelDir,
         dir,
-        [{ name: "train", data: args.data }, ...(args.eval ? [{ name: "eval", data: args.eval }] : [])],
+        [
+          { name: "train", data: args.data },
+          ...(args.eval ? [{ name: "eval", data: args.eval }] : []),
+          ...(args.outliers ? [{ name: "outliers", data: args.outliers }] : []),
+        ],
         args.dataset,
         log,
       );
@@ -204,10 +222,26 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         const s = await readScores(targets.scores[1].file);
         scores.teacher = scoreColumn(s, "teacher_score", targets.scores[1].file).values as Float64Array;
       }
-      const targetValues =
+      const zeroBiasTargets =
         studentConfigs.length > 0
           ? await readTargets(targetFile, fingerprint, args.data)
           : new Float32Array(0);
+      // Outlier exposure: the outlier events with their teacher scores follow the zero-bias ones.
+      const student = args.outliers
+        ? await withOutliers(
+            source,
+            fingerprint,
+            zeroBiasTargets,
+            args.outliers,
+            targets.scores[targets.scores.length - 1].file,
+            args.dataset,
+          )
+        : { data: source as EventStream, targets: zeroBiasTargets, fingerprint };
+      if (args.outliers) {
+        log(
+          `outlier exposure: ${student.data.count - source.count} events of ${args.outliers} added to the students' ${source.count}`,
+        );
+      }
       for (const [i, sc] of studentConfigs.entries()) {
         const sdir = join(args.out, "student", sc.name);
         // Students are small: worker threads cost more in messaging than they save.
@@ -219,9 +253,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           if (!evalEvents) throw new UserError("--scan-bits: give --eval events to measure the agreement on");
           const points = await scanBits({
             config: sc,
-            data: source,
-            targets: targetValues,
-            fingerprint,
+            data: student.data,
+            targets: student.targets,
+            fingerprint: student.fingerprint,
             evaluation,
             dir: join(sdir, "scan"),
             bits: scan,
@@ -250,9 +284,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         }
         const s = await trainStudent({
           config: sc,
-          data: source,
-          targets: targetValues,
-          fingerprint,
+          data: student.data,
+          targets: student.targets,
+          fingerprint: student.fingerprint,
           dir: sdir,
           seed: args.seed,
           backend: choice.name,
@@ -275,3 +309,32 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
   },
 };
+
+/**
+ * The students' training events with outlier exposure: the zero-bias stream, then every event
+ * of `file` (read into memory), with the teacher's targets of both, and the fingerprint of the
+ * combined events in that order.
+ */
+async function withOutliers(
+  source: EventStream,
+  fingerprint: DatasetFingerprint,
+  zeroBiasTargets: Float32Array,
+  file: string,
+  scoresFile: string,
+  dataset: string | undefined,
+): Promise<{ data: EventStream; targets: Float32Array; fingerprint: DatasetFingerprint }> {
+  const outliers = await readEvents(file, { dataset });
+  if (outliers.count === 0) throw new UserError(`--outliers: ${file} holds no events`);
+  const outlierTargets = await readTargets(scoresFile, fingerprintCounts(outliers.et, outliers.count), file);
+  const data = appendStream(source, outliers);
+  const f = fingerprinter();
+  for await (const c of data.chunks(DEFAULT_CHUNK)) f.update(c.et, c.count);
+  const combined = f.digest();
+  if (combined.events !== fingerprint.events + outliers.count) {
+    throw new UserError(`--outliers: the training events changed while reading them`);
+  }
+  const targets = new Float32Array(zeroBiasTargets.length + outlierTargets.length);
+  targets.set(zeroBiasTargets);
+  targets.set(outlierTargets, zeroBiasTargets.length);
+  return { data, targets, fingerprint: combined };
+}

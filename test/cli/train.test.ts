@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { tinyTeacher } from "../nn/train/support.js";
 const root = mkdtempSync(join(tmpdir(), "distill-cli-train-"));
 const bg = join(root, "bg.h5");
 const test = join(root, "test.h5");
+const outliers = join(root, "outliers.h5");
 const config = join(root, "tiny.json");
 const student = join(root, "student.json");
 const args = (out: string, ...more: string[]) => [
@@ -35,6 +36,7 @@ beforeAll(async () => {
   const gen = defaultGeneratorConfig();
   await writeChunks(bg, [generate(gen, ["background"], 800, 5)]);
   await writeChunks(test, [generate(gen, ["background", "monojet"], 300, 6)]);
+  await writeChunks(outliers, [generate(gen, ["llp"], 100, 7)]);
   writeFileSync(config, JSON.stringify(tinyTeacher({ epochs: 3, batchSize: 32 })));
   const q = (bits: number, integer: number) => ({ quantizer: "quantized_bits", bits, integer });
   writeFileSync(
@@ -101,7 +103,7 @@ describe("distill train --teacher", () => {
     expect(b.columns.teacher_target.values).toEqual(a.columns.teacher_target.values);
   }, 180_000);
 
-  it("distils students from the teacher's targets and compares them on the --eval events", () => {
+  it("distils students from the teacher's targets and compares them on the --eval events", async () => {
     const out = join(root, "run");
     const r = cli(out, "--resume", "--eval", test, "--student", student);
     expect(r.status, r.stderr).toBe(0);
@@ -118,6 +120,24 @@ describe("distill train --teacher", () => {
     expect(scan.status, scan.stderr).toBe(0);
     expect(scan.stdout).toMatch(/^3\s+-?[\d.]+\s+\d+\/762\s+\d+\s/m);
     expect(scan.stdout).toMatch(/^6\s+-?[\d.]+\s+\d+\/762\s+\d+\s/m);
+
+    // Outlier exposure: the teacher scores the outliers; the student trains on 800 + 100 events.
+    // (In a run folder of its own: the first student's checkpoint rightly refuses other data.)
+    const exposedOut = join(root, "run-exposed");
+    cpSync(join(out, "teacher"), join(exposedOut, "teacher"), { recursive: true });
+    const exposed = cli(exposedOut, "--resume", "--student", student, "--outliers", outliers);
+    expect(exposed.status, exposed.stderr).toBe(0);
+    expect(exposed.stderr).toContain(
+      `outlier exposure: 100 events of ${outliers} added to the students' 800`,
+    );
+    const saved = JSON.parse(
+      readFileSync(join(exposedOut, "student", "tiny-student", "model", "student.json"), "utf8"),
+    ) as { dataset: { events: number } };
+    expect(saved.dataset.events).toBe(900);
+    expect((await readScores(join(exposedOut, "teacher", "outliers-scores.h5"))).dataset.events).toBe(100);
+    expect(cli(out, "--resume", "--outliers", outliers).stderr.trim()).toBe(
+      "distill: --outliers: the outlier events are for students; name a --student",
+    );
     expect(cli(out, "--resume", "--student", student, "--scan-bits", "1..3").stderr.trim()).toBe(
       'distill: --scan-bits: found "1..3", expected a range such as 2..16 or a list such as 4,6,8 (2 to 24)',
     );

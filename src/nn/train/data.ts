@@ -22,6 +22,20 @@ export function memoryStream(data: Dataset): EventStream {
   };
 }
 
+/**
+ * `first`'s events, then `extra`'s: a training set with events appended (the students' outlier
+ * exposure). Event i < first.count is first's event i, so per-event targets concatenate alike.
+ */
+export function appendStream(first: EventStream, extra: Dataset): EventStream {
+  return {
+    count: first.count + extra.count,
+    async *chunks(size: number) {
+      yield* first.chunks(size);
+      for (let s = 0; s < extra.count; s += size) yield extra.slice(s, s + size);
+    },
+  };
+}
+
 /** Events back to back (252 counts each) with optional per-event targets: what a model consumes. */
 export interface Shard {
   readonly count: number;
