@@ -10,7 +10,7 @@ import { evaluate, type ModelIR, writeModel } from "../../ir/index.js";
 import { writeFileAtomic } from "../../util/atomic.js";
 import { UserError } from "../../util/errors.js";
 import type { BackendName } from "../backend.js";
-import type { EventStream } from "../train/data.js";
+import { type EventStream, inMemory } from "../train/data.js";
 import { type Engine, localEngine, workerEngine } from "../train/engine.js";
 import { type FitResult, fit } from "../train/loop.js";
 import type { ModelSpec } from "../train/runtime.js";
@@ -86,6 +86,9 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   }
   const mode = o.mode ?? "qat";
   const m = studentModel(o.config);
+  // Students are fast enough that decoding the file every epoch would dominate: keep the
+  // events in memory when they fit in 1 GiB (4 million events).
+  const data = await inMemory(o.data, 1 << 30);
   mkdirSync(o.dir, { recursive: true });
   const spec: ModelSpec = { kind: "student", config: o.config, seed: o.seed, quantize: mode === "qat" };
   const engine: Engine =
@@ -93,7 +96,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   let result: FitResult;
   const afterUpdate = pruningHook(m);
   try {
-    result = await fit(engine, o.data, {
+    result = await fit(engine, data, {
       training: o.config.training,
       seed: o.seed,
       shuffleBuffer: o.shuffleBuffer ?? 1 << 20,
@@ -108,7 +111,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   } finally {
     await engine.dispose();
   }
-  const bnStats = await batchNormStatistics(m, result.params, o.data, mode === "qat");
+  const bnStats = await batchNormStatistics(m, result.params, data, mode === "qat");
   const deployed = deployedWeights(m, result.params, bnStats);
   const ir = studentToIR(
     m,

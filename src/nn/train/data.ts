@@ -1,4 +1,4 @@
-import type { Dataset } from "../../data/dataset.js";
+import { Dataset } from "../../data/dataset.js";
 import { N_REGIONS } from "../../data/geometry.js";
 import { DEFAULT_CHUNK } from "../../data/io/source.js";
 import { deriveSeed, rng } from "../../util/rng.js";
@@ -20,6 +20,17 @@ export function memoryStream(data: Dataset): EventStream {
       for (let s = 0; s < data.count; s += size) yield data.slice(s, s + size);
     },
   };
+}
+
+/**
+ * The stream's events read once into memory when they take at most `maxBytes` (so epochs do not
+ * decode the file again), else the stream itself.
+ */
+export async function inMemory(stream: EventStream, maxBytes: number): Promise<EventStream> {
+  if (stream.count * N_REGIONS * 2 > maxBytes) return stream;
+  const parts: Dataset[] = [];
+  for await (const c of stream.chunks(DEFAULT_CHUNK)) parts.push(c);
+  return memoryStream(parts.length === 1 ? parts[0] : Dataset.concat(parts));
 }
 
 /**
@@ -85,7 +96,8 @@ export function partSize(count: number, seed: number, fraction: number, part: Pa
  * The last batch may be short.
  */
 export async function* batches(stream: EventStream, o: BatchOptions): AsyncGenerator<Batch> {
-  const capacity = Math.max(1, o.shuffle ? o.shuffleBuffer : 1);
+  // A buffer larger than the stream behaves as one of the stream's size: allocate no more.
+  const capacity = Math.max(1, o.shuffle ? Math.min(o.shuffleBuffer, stream.count) : 1);
   const random = rng(deriveSeed(o.seed, 1000 + o.epoch));
   const bufX = new Uint16Array(capacity * N_REGIONS);
   const bufI = new Int32Array(capacity);
