@@ -6,8 +6,6 @@
  *
  *   node --import tsx scripts/bench/teacher.ts [--steps N] [--backends wasm,cpu] [--no-peer]
  */
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { loadTeacherConfig } from "../../src/config/teacher.js";
 import { defaultGeneratorConfig, generate } from "../../src/data/index.js";
@@ -15,6 +13,7 @@ import { type BackendName, selectBackend } from "../../src/nn/backend.js";
 import { applyUpdate, newOptimizerState } from "../../src/nn/optim.js";
 import { type Engine, localEngine, workerEngine } from "../../src/nn/train/engine.js";
 import type { ModelSpec } from "../../src/nn/train/runtime.js";
+import { runTorchPeer } from "./lib/peer.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,34 +72,22 @@ for (const backend of backends) {
 emit("peak_rss_mb", process.resourceUsage().maxRSS / 1024, "MB", { model: config.name });
 
 if (peer) {
-  const script = "../shared/peers/torch_bench.py";
-  const python = "/usr/bin/python3";
-  const hasTorch =
-    existsSync(script) && spawnSync(python, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
-  if (!hasTorch) {
-    console.error(
-      `peer skipped: ${script} or torch for ${python} missing (apt-get install python3-torch python3-numpy)`,
-    );
-  } else {
-    const r = spawnSync(python, [script, "--quick"], { encoding: "utf8", maxBuffer: 1 << 24 });
-    const line = r.stdout.trim().split("\n").pop() ?? "";
-    try {
-      const p = JSON.parse(line) as {
-        results?: Record<string, { samples_per_s?: number }>;
-        contended?: boolean;
-        blas?: unknown;
-      };
-      console.error(`peer: ${line}`);
-      const torchTrain = p.results?.teacher_train?.samples_per_s;
-      const torchInfer = p.results?.teacher_infer?.samples_per_s;
-      const context = { peer: "torch_bench.py --quick", contended: p.contended ?? null };
-      if (torchInfer !== undefined) emit("torch_teacher_infer_events_per_s", torchInfer, "events/s", context);
-      if (torchTrain !== undefined) {
-        emit("torch_teacher_train_events_per_s", torchTrain, "events/s", context);
-        emit("teacher_train_ratio_to_torch", Math.max(...ours) / torchTrain, "ratio", {});
-      }
-    } catch {
-      console.error(`peer: could not read its JSON line: ${line.slice(0, 200)} ${r.stderr.slice(-500)}`);
+  const p = runTorchPeer();
+  if (p) {
+    const context = { peer: "torch_bench.py --quick", contended: p.contended };
+    if (p.teacherInfer !== undefined)
+      emit("torch_teacher_infer_events_per_s", p.teacherInfer, "events/s", context);
+    if (p.teacherTrain !== undefined) {
+      emit("torch_teacher_train_events_per_s", p.teacherTrain, "events/s", context);
+      console.log(
+        JSON.stringify({
+          bench: "teacher",
+          metric: "teacher_train_ratio_to_torch",
+          value: +(Math.max(...ours) / p.teacherTrain).toFixed(3),
+          unit: "ratio",
+          machine,
+        }),
+      );
     }
   }
 }
