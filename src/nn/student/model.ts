@@ -206,7 +206,12 @@ export function forwardLayers(
         const kernel = o.quantize ? tfQuantizer(toQuantizerSpec(l.kernelQuantizer))(w.kernel) : w.kernel;
         x =
           l.type === "qconv2d"
-            ? conv2dAsMatMul(x as tf.Tensor4D, kernel as tf.Tensor4D, l.strides, l.padding, mm)
+            ? tf.conv2d(
+                x as tf.Tensor4D,
+                kernel as tf.Tensor4D,
+                [...l.strides] as [number, number],
+                l.padding,
+              )
             : mm(x as tf.Tensor2D, kernel as tf.Tensor2D);
         mm = plainMatMul;
         if (w.bias) {
@@ -238,9 +243,8 @@ export function forwardLayers(
 
 /**
  * A 2-D convolution (channels-last, TensorFlow's "same"/"valid" padding) as patches times the
- * kernel: one matMul, with gradients made of pad, slice, reshape and concat only. The wasm
- * backend has no Conv2DBackpropFilter kernel, and for the students' small kernels this is
- * also faster than a generic convolution.
+ * kernel: one matMul through `matMul`, which the exact forward (exact.ts) replaces with its
+ * digit-split product. Training uses tf.conv2d (whose filter gradient is our wasm kernel).
  */
 export function conv2dAsMatMul(
   x: tf.Tensor4D,
