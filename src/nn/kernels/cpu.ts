@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { scatterNearestGrad } from "./resize.js";
 
-/** The parts of tfjs-backend-cpu's MathBackendCPU (4.22) this kernel uses. */
-interface CpuBackend {
+/** The parts of tfjs-backend-cpu's MathBackendCPU (4.22) our CPU kernels use. */
+export interface CpuBackend {
   readonly data: { get(dataId: tf.DataId): { values: tf.backend_util.BackendValues } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }

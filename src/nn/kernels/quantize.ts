@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { roundHalfEven } from "../quant/quantizers.js";
+import type { CpuBackend } from "./cpu.js";
 import { type QuantizeAttrs, quantizeSte } from "./native.js";
 import type { WasmBackend } from "./wasm.js";
 
@@ -14,12 +15,6 @@ export const QUANTIZE_STE = "DistillQuantizeSte";
 function wasmQuantize({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const { x } = inputs as { x: tf.TensorInfo };
   return quantizeSte(backend as WasmBackend, x, attrs as unknown as QuantizeAttrs);
-}
-
-/** The parts of tfjs-backend-cpu's MathBackendCPU (4.22) this kernel uses. */
-interface CpuBackend {
-  readonly data: { get(dataId: tf.DataId): { values: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
 function cpuQuantize({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
