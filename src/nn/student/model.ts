@@ -130,24 +130,111 @@ export function effectiveWeights(
   if (l.type !== "qdense_batchnorm") return bias ? { kernel, bias } : { kernel };
   // QKeras QDenseBatchnorm: y = x W' + b' with W' = W g / sqrt(var + eps) and
   // b' = beta + (b - mean) g / sqrt(var + eps), quantized after folding.
-  let mean: tf.Tensor;
-  let variance: tf.Tensor;
   if (bn === "batch") {
+    // Training: the batch's statistics of z = x W + b, with gradients through them.
     if (!x) throw new Error("batch statistics need the layer input");
-    const m = tf.moments(tf.add(matMul(x as tf.Tensor2D, kernel as tf.Tensor2D), bias), 0);
-    mean = m.mean;
-    variance = m.variance;
-  } else {
-    const s = bn[index];
-    if (!s) throw new Error(`no batch-norm statistics for layer ${index}`);
-    mean = tf.tensor1d([...s.mean]);
-    variance = tf.tensor1d([...s.variance]);
+    const z = tf.add(matMul(x as tf.Tensor2D, kernel as tf.Tensor2D), bias) as tf.Tensor2D;
+    const [k, b] = foldWithBatchStatistics(z, kernel, bias, vars.gamma, vars.beta, l.epsilon);
+    return { kernel: k, bias: b };
   }
+  const s = bn[index];
+  if (!s) throw new Error(`no batch-norm statistics for layer ${index}`);
+  const mean = tf.tensor1d([...s.mean]);
+  const variance = tf.tensor1d([...s.variance]);
   const scale = tf.div(vars.gamma, tf.sqrt(tf.add(variance, l.epsilon)));
   return {
     kernel: tf.mul(kernel, scale),
     bias: tf.add(vars.beta, tf.mul(tf.sub(bias, mean), scale)),
   };
+}
+
+/**
+ * The batch-norm fold with the batch's statistics of z = x W + b [n, u], as one operation with
+ * its gradient written out (composed of tfjs ops it takes some forty small kernels a step):
+ *
+ *   mean, var = moments of z over the batch;  s = gamma / sqrt(var + eps)
+ *   W' = W s;  b' = beta + (b - mean) s
+ *
+ * Given dW', db': ds = sum_k dW'[k] W[k] + db' (b - mean); dW = dW' s; db = db' s;
+ * dbeta = db'; dgamma = ds / sqrt(var + eps); and through the statistics
+ * dz[i] = (-db' s + dvar 2 (z[i] - mean)) / n with dvar = -ds gamma / (2 (var + eps)^(3/2)).
+ * The small arithmetic runs in float64 in JavaScript; outputs are float32 like the rest.
+ */
+export function foldWithBatchStatistics(
+  z: tf.Tensor2D,
+  kernel: tf.Tensor,
+  bias: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor] {
+  const fold = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [zt, wt, bt, gt, et] = args as tf.Tensor[];
+    const [n, u] = zt.shape as [number, number];
+    const rows = wt.shape[0] as number;
+    const zs = zt.dataSync() as Float32Array;
+    const ws = wt.dataSync() as Float32Array;
+    const bs = bt.dataSync() as Float32Array;
+    const gs = gt.dataSync() as Float32Array;
+    const es = et.dataSync() as Float32Array;
+    const mean = new Float64Array(u);
+    const variance = new Float64Array(u);
+    for (let i = 0; i < n; i++) for (let j = 0; j < u; j++) mean[j] += zs[i * u + j];
+    for (let j = 0; j < u; j++) mean[j] /= n;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < u; j++) {
+        const d = zs[i * u + j] - mean[j];
+        variance[j] += d * d;
+      }
+    }
+    const root = Float64Array.from(variance, (v) => Math.sqrt(v / n + epsilon));
+    const scale = Float64Array.from(root, (r, j) => gs[j] / r);
+    const folded = new Float32Array(rows * u);
+    for (let k = 0; k < rows; k++) for (let j = 0; j < u; j++) folded[k * u + j] = ws[k * u + j] * scale[j];
+    const foldedBias = Float32Array.from(scale, (sj, j) => es[j] + (bs[j] - mean[j]) * sj);
+    // customGrad takes one output: W' [rows, u] with b' as one more row.
+    const out = new Float32Array((rows + 1) * u);
+    out.set(folded);
+    out.set(foldedBias, rows * u);
+    return {
+      value: tf.tensor2d(out, [rows + 1, u]),
+      gradFunc: (dy: tf.Tensor) => {
+        const dOut = dy.dataSync() as Float32Array;
+        const dW = dOut.subarray(0, rows * u);
+        const db = dOut.subarray(rows * u);
+        const ds = new Float64Array(u);
+        for (let k = 0; k < rows; k++) for (let j = 0; j < u; j++) ds[j] += dW[k * u + j] * ws[k * u + j];
+        for (let j = 0; j < u; j++) ds[j] += db[j] * (bs[j] - mean[j]);
+        const gW = new Float32Array(rows * u);
+        for (let k = 0; k < rows; k++) for (let j = 0; j < u; j++) gW[k * u + j] = dW[k * u + j] * scale[j];
+        const dMean = Float64Array.from(scale, (sj, j) => -db[j] * sj);
+        const dVar = Float64Array.from(root, (r, j) => (-ds[j] * gs[j]) / (2 * r * r * r));
+        const gz = new Float32Array(n * u);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < u; j++) {
+            gz[i * u + j] = (dMean[j] + 2 * dVar[j] * (zs[i * u + j] - mean[j])) / n;
+          }
+        }
+        return [
+          tf.tensor(gz, zt.shape),
+          tf.tensor(gW, wt.shape),
+          tf.tensor(
+            Float32Array.from(scale, (sj, j) => db[j] * sj),
+            bt.shape,
+          ),
+          tf.tensor(
+            Float32Array.from(ds, (v, j) => v / root[j]),
+            gt.shape,
+          ),
+          tf.tensor(db.slice(), et.shape),
+        ];
+      },
+    };
+  });
+  const both = fold(z, kernel, bias, gamma, beta) as tf.Tensor2D;
+  const rows = kernel.shape[0] as number;
+  const u = z.shape[1];
+  return [tf.slice(both, [0, 0], [rows, u]), tf.reshape(tf.slice(both, [rows, 0], [1, u]), [u])];
 }
 
 type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;

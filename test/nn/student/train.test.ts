@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonConfig } from "../../../src/config/load.js";
 import { type StudentConfig, studentSchema } from "../../../src/config/student.js";
@@ -11,10 +12,11 @@ import { frac } from "../../../src/fixed/index.js";
 import { compileModel, readModel } from "../../../src/ir/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
 import { exactForward } from "../../../src/nn/student/exact.js";
-import { predict, studentModel } from "../../../src/nn/student/model.js";
+import { foldWithBatchStatistics, predict, studentModel } from "../../../src/nn/student/model.js";
 import { kernelRanges, pruneKernels, sparsityAt } from "../../../src/nn/student/prune.js";
 import { loadStudent, readTargets, studentScores, trainStudent } from "../../../src/nn/student/train.js";
 import { memoryStream } from "../../../src/nn/train/data.js";
+import { rng } from "../../../src/util/rng.js";
 
 const events = generate(defaultGeneratorConfig(), ["background", "dijetResonance"], 1500, 11);
 /** Synthetic targets the student can learn: a saturating function of the event's total ET. */
@@ -158,5 +160,51 @@ describe("pruning schedule", () => {
       else expect(params[i]).toBe(before[i]);
     }
     expect(inKernel).toBe(252 * 16 + 16);
+  });
+});
+
+describe("batch-norm fold with batch statistics", () => {
+  it("equals the fold composed of tfjs ops, in values and in the gradients of all five inputs", async () => {
+    await selectBackend("wasm");
+    const r = rng(17);
+    const rand = (shape: number[], scale: number, offset = 0) =>
+      tf.tensor(
+        Float32Array.from(
+          { length: shape.reduce((a, b) => a * b, 1) },
+          () => offset + (r.next() - 0.5) * scale,
+        ),
+        shape,
+      );
+    const [n, rows, u, eps] = [37, 11, 5, 1e-3];
+    const inputs = [rand([n, u], 20, 3), rand([rows, u], 2), rand([u], 4), rand([u], 1, 1), rand([u], 2)];
+    const wDy = rand([rows, u], 1);
+    const bDy = rand([u], 1);
+    const composite = (z: tf.Tensor, w: tf.Tensor, b: tf.Tensor, g: tf.Tensor, e: tf.Tensor) => {
+      const m = tf.moments(z, 0);
+      const s = tf.div(g, tf.sqrt(tf.add(m.variance, eps)));
+      return [tf.mul(w, s), tf.add(e, tf.mul(tf.sub(b, m.mean), s))];
+    };
+    const fused = (z: tf.Tensor, w: tf.Tensor, b: tf.Tensor, g: tf.Tensor, e: tf.Tensor) =>
+      foldWithBatchStatistics(z as tf.Tensor2D, w, b, g, e, eps);
+    const run = (f: typeof composite) => {
+      const loss = (...t: tf.Tensor[]) => {
+        const [w, b] = f(t[0], t[1], t[2], t[3], t[4]);
+        return tf.add(tf.sum(tf.mul(w, wDy)), tf.sum(tf.mul(b, bDy))) as tf.Scalar;
+      };
+      const values = f(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]).map((t) =>
+        Array.from(t.dataSync()),
+      );
+      const grads = tf
+        .grads(loss)(inputs)
+        .map((t) => Array.from(t.dataSync()));
+      return [...values, ...grads];
+    };
+    const want = run(composite);
+    const got = run(fused);
+    want.forEach((w, k) => {
+      const scale = Math.max(...w.map(Math.abs), 1e-6);
+      const err = Math.max(...w.map((v, i) => Math.abs(v - got[k][i])));
+      expect(err / scale, `output ${k}`).toBeLessThan(1e-4);
+    });
   });
 });
