@@ -8,11 +8,23 @@
  * 2,000,000 and 800,000. Unless --no-peer, ../shared/peers/torch_bench.py --quick also runs here,
  * side by side, and the ratio to it is printed.
  *
- *   [BENCH_BATCHES=200] node --import tsx scripts/bench/student.ts [--no-peer]
+ * With --run DIR (a `distill run` folder, e.g. runs/default), also the quality figures of its
+ * students against its teacher on the run's test events: Pearson correlation on background and
+ * on signal events, the share of teacher-triggered events each student also triggers at 3 kHz,
+ * per-signal AUC and efficiency at 3 kHz, and eff_3khz_student_over_teacher_min (the smallest
+ * student/teacher efficiency ratio over the physics signals the teacher triggers on).
+ *
+ *   [BENCH_BATCHES=200] node --import tsx scripts/bench/student.ts [--no-peer] [--run DIR]
  */
+import { existsSync } from "node:fs";
 import { cpus } from "node:os";
+import { join } from "node:path";
 import { loadStudentConfig } from "../../src/config/student.js";
 import { defaultGeneratorConfig, generate } from "../../src/data/generator/index.js";
+import { pearson } from "../../src/eval/agreement.js";
+import { evaluateScoresFile } from "../../src/eval/file.js";
+import { BACKGROUND_LABEL } from "../../src/eval/metrics.js";
+import { thresholdAtRate } from "../../src/eval/rate.js";
 import { evaluate } from "../../src/ir/index.js";
 import { type BackendName, selectBackend } from "../../src/nn/backend.js";
 import { applyUpdate, newOptimizerState } from "../../src/nn/optim.js";
@@ -139,5 +151,95 @@ if (!process.argv.includes("--no-peer")) {
       unit: "ratio",
       ...context,
     });
+  }
+}
+
+const runAt = process.argv.indexOf("--run");
+if (runAt > 0) await runQuality(process.argv[runAt + 1] ?? "runs/default");
+
+/** Student-teacher agreement and efficiencies of a `distill run` folder's test events. */
+async function runQuality(dir: string): Promise<void> {
+  const scoresFile = join(dir, "reports", "scores.h5");
+  const data = join(dir, "data", "test.h5");
+  if (!existsSync(scoresFile) || !existsSync(data)) {
+    throw new Error(`--run ${dir}: expected ${scoresFile} and ${data} (run \`distill run\` first)`);
+  }
+  const { readScores } = await import("../../src/data/index.js");
+  const names = Object.keys((await readScores(scoresFile)).columns).filter((c) => c.startsWith("student_"));
+  const columns: Record<string, string> = { teacher: "teacher_score" };
+  for (const c of names) columns[c.slice("student_".length)] = c;
+  const { events, metrics } = await evaluateScoresFile(scoresFile, { data, columns, ratesKhz: [3] });
+  const labels = events.labels;
+  const labelNames = events.labelNames ?? [];
+  if (!labels) throw new Error(`--run ${dir}: the test events carry no labels`);
+  const background = labelNames.indexOf(BACKGROUND_LABEL);
+  const faults = new Set(Object.entries(metrics.signals).flatMap(([n, m]) => (m.fault ? [n] : [])));
+  const pick = (v: ArrayLike<number>, keep: (label: number) => boolean) =>
+    Float64Array.from({ length: v.length }, (_, i) => i)
+      .filter((i) => keep(labels[i]))
+      .map((i) => v[i]);
+  const isSignal = (l: number) => l !== background && !faults.has(labelNames[l]);
+  const teacher = events.scores.teacher;
+  const triggered = (v: ArrayLike<number>) => {
+    const t = thresholdAtRate(
+      pick(v, (l) => l === background),
+      3,
+    ).threshold;
+    return Uint8Array.from({ length: v.length }, (_, i) => (v[i] > t ? 1 : 0));
+  };
+  const teacherTriggered = triggered(teacher);
+  const context = { run: dir, rate_khz: 3, machine };
+  for (const model of Object.keys(columns).filter((m) => m !== "teacher")) {
+    const student = events.scores[model];
+    const st = triggered(student);
+    let both = 0;
+    let byTeacher = 0;
+    for (let i = 0; i < st.length; i++) {
+      byTeacher += teacherTriggered[i];
+      both += teacherTriggered[i] & st[i];
+    }
+    const bgOf = (v: ArrayLike<number>) => pick(v, (l) => l === background);
+    const sigOf = (v: ArrayLike<number>) => pick(v, isSignal);
+    print({
+      metric: "pearson_background",
+      model,
+      value: +pearson(bgOf(teacher), bgOf(student)).toFixed(4),
+      ...context,
+    });
+    print({
+      metric: "pearson_signal",
+      model,
+      value: +pearson(sigOf(teacher), sigOf(student)).toFixed(4),
+      ...context,
+    });
+    print({
+      metric: "trigger_overlap_3khz",
+      model,
+      value: +(both / Math.max(1, byTeacher)).toFixed(4),
+      ...context,
+    });
+    let worst = Number.POSITIVE_INFINITY;
+    for (const [signal, m] of Object.entries(metrics.signals)) {
+      const t = m.models.teacher;
+      const s = m.models[model];
+      print({
+        metric: "auc",
+        signal,
+        model,
+        value: +s.auc.toFixed(4),
+        teacher: +t.auc.toFixed(4),
+        ...context,
+      });
+      print({
+        metric: "eff_3khz",
+        signal,
+        model,
+        value: +s.efficiency[0].toFixed(4),
+        teacher: +t.efficiency[0].toFixed(4),
+        ...context,
+      });
+      if (!m.fault && t.efficiency[0] > 0) worst = Math.min(worst, s.efficiency[0] / t.efficiency[0]);
+    }
+    print({ metric: "eff_3khz_student_over_teacher_min", model, value: +worst.toFixed(4), ...context });
   }
 }
