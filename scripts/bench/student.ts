@@ -21,6 +21,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { loadStudentConfig } from "../../src/config/student.js";
 import { defaultGeneratorConfig, generate } from "../../src/data/generator/index.js";
+import { readScores } from "../../src/data/scores.js";
 import { pearson } from "../../src/eval/agreement.js";
 import { evaluateScoresFile } from "../../src/eval/file.js";
 import { BACKGROUND_LABEL } from "../../src/eval/metrics.js";
@@ -164,7 +165,6 @@ async function runQuality(dir: string): Promise<void> {
   if (!existsSync(scoresFile) || !existsSync(data)) {
     throw new Error(`--run ${dir}: expected ${scoresFile} and ${data} (run \`distill run\` first)`);
   }
-  const { readScores } = await import("../../src/data/index.js");
   const names = Object.keys((await readScores(scoresFile)).columns).filter((c) => c.startsWith("student_"));
   const columns: Record<string, string> = { teacher: "teacher_score" };
   for (const c of names) columns[c.slice("student_".length)] = c;

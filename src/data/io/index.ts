@@ -72,12 +72,17 @@ export async function createEvents(path: string, opts: WriteOptions = {}): Promi
 export async function readEvents(path: string, opts: ReadOptions = {}): Promise<Dataset> {
   const src = await openEvents(path, opts);
   try {
-    const parts: Dataset[] = [];
-    for await (const c of src.chunks(Math.max(1, src.count))) parts.push(c);
-    return parts.length === 1 ? parts[0] : Dataset.concat(parts, path);
+    return await collectChunks(src.chunks(Math.max(1, src.count)), path);
   } finally {
     src.close();
   }
+}
+
+/** Chunks of events joined into one dataset (the chunk itself when there is only one). */
+export async function collectChunks(chunks: AsyncIterable<Dataset>, source?: string): Promise<Dataset> {
+  const parts: Dataset[] = [];
+  for await (const c of chunks) parts.push(c);
+  return parts.length === 1 ? parts[0] : Dataset.concat(parts, source);
 }
 
 /** Streams chunks into a new file; on any error the partial file is removed. */

@@ -143,7 +143,9 @@ export function filterGradient(
   const vImage = vecX ? s.h * s.w : s.oh * s.ow;
   const perImage = 4 * (s.h * s.w * s.c + s.oh * s.ow * s.f);
   const block = Math.max(1, Math.min(s.n, Math.floor(BLOCK_BYTES / perImage)));
-  const scratchFloats = s.fh * s.fw * pn * padded(qn) + block * vImage * padded(qn);
+  // The packed copy of the vector operand is only made when its channels need padding.
+  const packFloats = qn === padded(qn) ? 0 : block * vImage * padded(qn);
+  const scratchFloats = s.fh * s.fw * pn * padded(qn) + packFloats;
   const out = hb.makeOutput([...outShape], "float32");
   const scratch = hb.makeOutput([scratchFloats], "float32");
   try {
@@ -175,8 +177,8 @@ export function filterGradient(
 }
 
 /**
- * a^T b for a [K, M] and b [K, N] (a dense layer's weight gradient x^T dy): the 1x1 filter
- * gradient of one image of K positions. The result has shape `outShape` ([M, N] or [1, M, N]).
+ * a^T b for a [K, M] and b [K, N] (a dense layer's weight gradient x^T dy) as the 1x1 filter
+ * gradient of K / w images of w positions. The result has shape `outShape` ([M, N] or [1, M, N]).
  */
 export function transposedProduct(
   backend: WasmBackend,
@@ -189,11 +191,11 @@ export function transposedProduct(
 ): tf.TensorInfo {
   // The sum over K is the same over n images of w positions (K = n w): splitting K into images
   // lets the kernel block the reduction so that each block of a and b stays in cache.
-  let w = k;
-  for (let d = 1; d <= k; d++) {
-    if (k % d === 0 && 4 * d * (m + n) <= BLOCK_BYTES / 4) w = d;
-    else if (4 * d * (m + n) > BLOCK_BYTES / 4) break;
-  }
+  // w: the largest divisor of K whose image fits a quarter block; K itself when that image
+  // would be tiny (K prime, say), which leaves one image and no blocking.
+  const fit = Math.floor(BLOCK_BYTES / 4 / (4 * (m + n)));
+  let w = 1;
+  for (let d = 1; d <= Math.min(k, fit); d++) if (k % d === 0) w = d;
   if (4 * w * (m + n) < 4096) w = k;
   const one = { h: 1, oh: 1, fh: 1, fw: 1, sh: 1, sw: 1, pt: 0, pl: 0 };
   return filterGradient(backend, a, b, { ...one, n: k / w, w, ow: w, c: m, f: n }, outShape);

@@ -189,13 +189,10 @@ export function foldWithBatchStatistics(
     }
     const root = Float64Array.from(variance, (v) => Math.sqrt(v / n + epsilon));
     const scale = Float64Array.from(root, (r, j) => gs[j] / r);
-    const folded = new Float32Array(rows * u);
-    for (let k = 0; k < rows; k++) for (let j = 0; j < u; j++) folded[k * u + j] = ws[k * u + j] * scale[j];
-    const foldedBias = Float32Array.from(scale, (sj, j) => es[j] + (bs[j] - mean[j]) * sj);
     // customGrad takes one output: W' [rows, u] with b' as one more row.
     const out = new Float32Array((rows + 1) * u);
-    out.set(folded);
-    out.set(foldedBias, rows * u);
+    for (let k = 0; k < rows; k++) for (let j = 0; j < u; j++) out[k * u + j] = ws[k * u + j] * scale[j];
+    for (let j = 0; j < u; j++) out[rows * u + j] = es[j] + (bs[j] - mean[j]) * scale[j];
     return {
       value: tf.tensor2d(out, [rows + 1, u]),
       gradFunc: (dy: tf.Tensor) => {

@@ -1,5 +1,6 @@
-import { Dataset } from "../../data/dataset.js";
+import type { Dataset } from "../../data/dataset.js";
 import { N_REGIONS } from "../../data/geometry.js";
+import { collectChunks } from "../../data/io/index.js";
 import { DEFAULT_CHUNK } from "../../data/io/source.js";
 import { deriveSeed, rng } from "../../util/rng.js";
 
@@ -28,9 +29,7 @@ export function memoryStream(data: Dataset): EventStream {
  */
 export async function inMemory(stream: EventStream, maxBytes: number): Promise<EventStream> {
   if (stream.count * N_REGIONS * 2 > maxBytes) return stream;
-  const parts: Dataset[] = [];
-  for await (const c of stream.chunks(DEFAULT_CHUNK)) parts.push(c);
-  return memoryStream(parts.length === 1 ? parts[0] : Dataset.concat(parts));
+  return memoryStream(await collectChunks(stream.chunks(DEFAULT_CHUNK)));
 }
 
 /**
