@@ -13,25 +13,35 @@
  * on signal events, the share of teacher-triggered events each student also triggers at 3 kHz,
  * per-signal AUC and efficiency at 3 kHz, and eff_3khz_student_over_teacher_min (the smallest
  * student/teacher efficiency ratio over the physics signals the teacher triggers on).
+ * A run's test set holds tens of thousands of background events, so its 3 kHz threshold (a
+ * false-positive rate of 1e-4) rests on a handful of them: --background FILE sets every model's
+ * threshold from FILE's zero-bias events instead, scored here by the run's teacher (ONNX) and
+ * students (model IR), e.g. 300,000 events from `distill data generate --samples background`.
  *
- *   [BENCH_BATCHES=200] node --import tsx scripts/bench/student.ts [--no-peer] [--run DIR]
+ *   [BENCH_BATCHES=200] node --import tsx scripts/bench/student.ts [--no-peer]
+ *       [--run DIR [--background FILE]]
  */
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { loadStudentConfig } from "../../src/config/student.js";
 import { defaultGeneratorConfig, generate } from "../../src/data/generator/index.js";
+import { openEvents, readEvents } from "../../src/data/io/index.js";
 import { readScores } from "../../src/data/scores.js";
 import { pearson } from "../../src/eval/agreement.js";
 import { evaluateScoresFile } from "../../src/eval/file.js";
 import { BACKGROUND_LABEL } from "../../src/eval/metrics.js";
-import { thresholdAtRate } from "../../src/eval/rate.js";
-import { evaluate } from "../../src/ir/index.js";
+import { efficiency, thresholdAtRate } from "../../src/eval/rate.js";
+import { frac } from "../../src/fixed/index.js";
+import { compileModel, evaluate, readModel } from "../../src/ir/index.js";
 import { type BackendName, selectBackend } from "../../src/nn/backend.js";
 import { applyUpdate, newOptimizerState } from "../../src/nn/optim.js";
 import { deployedWeights, exactForward } from "../../src/nn/student/exact.js";
 import { studentToIR } from "../../src/nn/student/export.js";
 import { batchNormStatistics, initialStudentParams, studentModel } from "../../src/nn/student/model.js";
+import { studentScores } from "../../src/nn/student/train.js";
+import { openTeacher } from "../../src/nn/teacher/open.js";
+import { scoreEvents } from "../../src/nn/teacher/score.js";
 import { memoryStream } from "../../src/nn/train/data.js";
 import { localEngine, workerEngine } from "../../src/nn/train/engine.js";
 import { runTorchPeer } from "./lib/peer.js";
@@ -156,10 +166,41 @@ if (!process.argv.includes("--no-peer")) {
 }
 
 const runAt = process.argv.indexOf("--run");
-if (runAt > 0) await runQuality(process.argv[runAt + 1] ?? "runs/default");
+const backgroundAt = process.argv.indexOf("--background");
+if (runAt > 0) {
+  await runQuality(
+    process.argv[runAt + 1] ?? "runs/default",
+    backgroundAt > 0 ? process.argv[backgroundAt + 1] : undefined,
+  );
+}
 
-/** Student-teacher agreement and efficiencies of a `distill run` folder's test events. */
-async function runQuality(dir: string): Promise<void> {
+/** Every model's scores (teacher and the run's students, in score units) for a file's events. */
+async function scoreBackground(dir: string, file: string, models: readonly string[]) {
+  const teacher = await openTeacher(join(dir, "teacher", "teacher.onnx"), "ort");
+  const out: Record<string, Float64Array> = {};
+  try {
+    const t = await scoreEvents(await openEvents(file), teacher.infer, {
+      scale: teacher.scale,
+      targetType: teacher.targetType,
+    });
+    out.teacher = t.score;
+  } finally {
+    await teacher.infer.dispose();
+  }
+  const events = await readEvents(file);
+  for (const model of models) {
+    const ir = readModel(join(dir, "student", model, "student.ir.json"));
+    const scale = 2 ** -frac(compileModel(ir).outputType);
+    out[model] = studentScores(ir, events).map((v) => v * scale);
+  }
+  return out;
+}
+
+/**
+ * Student-teacher agreement and efficiencies of a `distill run` folder's test events, with
+ * thresholds from the test background or from `backgroundFile`'s events.
+ */
+async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
   const scoresFile = join(dir, "reports", "scores.h5");
   const data = join(dir, "data", "test.h5");
   if (!existsSync(scoresFile) || !existsSync(data)) {
@@ -180,18 +221,34 @@ async function runQuality(dir: string): Promise<void> {
       .map((i) => v[i]);
   const isSignal = (l: number) => l !== background && !faults.has(labelNames[l]);
   const teacher = events.scores.teacher;
-  const triggered = (v: ArrayLike<number>) => {
-    const t = thresholdAtRate(
-      pick(v, (l) => l === background),
-      3,
-    ).threshold;
-    return Uint8Array.from({ length: v.length }, (_, i) => (v[i] > t ? 1 : 0));
+  const students = Object.keys(columns).filter((m) => m !== "teacher");
+  const extra = backgroundFile ? await scoreBackground(dir, backgroundFile, students) : undefined;
+  const threshold: Record<string, number> = {};
+  for (const model of Object.keys(columns)) {
+    const bg = extra ? extra[model] : pick(events.scores[model], (l) => l === background);
+    threshold[model] = thresholdAtRate(bg, 3).threshold;
+  }
+  const triggered = (model: string) => {
+    const v = events.scores[model];
+    return Uint8Array.from({ length: v.length }, (_, i) => (v[i] > threshold[model] ? 1 : 0));
   };
-  const teacherTriggered = triggered(teacher);
-  const context = { run: dir, rate_khz: 3, machine };
-  for (const model of Object.keys(columns).filter((m) => m !== "teacher")) {
+  const teacherTriggered = triggered("teacher");
+  const context = {
+    run: dir,
+    rate_khz: 3,
+    thresholds_from: backgroundFile ?? "test background",
+    background_events: extra ? extra.teacher.length : pick(teacher, (l) => l === background).length,
+    machine,
+  };
+  const signalIndex = new Map(labelNames.map((n, l) => [n, l]));
+  const efficiencyOf = (model: string, signal: string) =>
+    efficiency(
+      pick(events.scores[model], (l) => l === signalIndex.get(signal)),
+      threshold[model],
+    );
+  for (const model of students) {
     const student = events.scores[model];
-    const st = triggered(student);
+    const st = triggered(model);
     let both = 0;
     let byTeacher = 0;
     for (let i = 0; i < st.length; i++) {
@@ -230,15 +287,17 @@ async function runQuality(dir: string): Promise<void> {
         teacher: +t.auc.toFixed(4),
         ...context,
       });
+      const eS = efficiencyOf(model, signal);
+      const eT = efficiencyOf("teacher", signal);
       print({
         metric: "eff_3khz",
         signal,
         model,
-        value: +s.efficiency[0].toFixed(4),
-        teacher: +t.efficiency[0].toFixed(4),
+        value: +eS.toFixed(4),
+        teacher: +eT.toFixed(4),
         ...context,
       });
-      if (!m.fault && t.efficiency[0] > 0) worst = Math.min(worst, s.efficiency[0] / t.efficiency[0]);
+      if (!m.fault && eT > 0) worst = Math.min(worst, eS / eT);
     }
     print({ metric: "eff_3khz_student_over_teacher_min", model, value: +worst.toFixed(4), ...context });
   }

@@ -25,6 +25,7 @@ function randomConfigs(): StudentConfig[] {
   const raw = [
     readJsonConfig("configs/student-v1.json", studentSchema),
     readJsonConfig("configs/student-v2.json", studentSchema),
+    readJsonConfig("configs/student-deep.json", studentSchema),
     {
       name: "conv-same-pool",
       input: { shape: [18, 14, 1] },
