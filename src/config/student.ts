@@ -80,6 +80,8 @@ export const studentSchema = z.strictObject({
       startEpoch: z.number().int().min(0),
       endEpoch: z.number().int().min(1),
       power: z.number().positive().default(3),
+      /** Indices of the layers whose kernels are pruned; default every qdense, qdense_batchnorm and qconv2d. */
+      layers: z.array(z.number().int().min(0)).min(1).optional(),
     })
     .optional(),
 });
@@ -257,6 +259,14 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
       `${file}: pruning.endEpoch: found ${config.pruning.endEpoch}, expected more than startEpoch (${config.pruning.startEpoch})`,
     );
   }
+  config.pruning?.layers?.forEach((i, k) => {
+    const type = config.layers[i]?.type;
+    if (type !== "qdense" && type !== "qdense_batchnorm" && type !== "qconv2d") {
+      throw new ConfigError(
+        `${file}: pruning.layers[${k}]: found ${i} (${type ?? `there are ${config.layers.length} layers`}), expected the index of a qdense, qdense_batchnorm or qconv2d layer`,
+      );
+    }
+  });
   return out;
 }
 

@@ -2,7 +2,8 @@ import type { StudentConfig } from "../../config/student.js";
 import type { StudentModel } from "./model.js";
 
 /**
- * Magnitude pruning of the kernels: after every update in epoch `e`, each kernel keeps only its
+ * Magnitude pruning of the kernels (of every layer, or of those `pruning.layers` lists): after
+ * every update in epoch `e`, each pruned kernel keeps only its
  * largest-magnitude weights, the rest set to exactly 0 (so they quantize, fold and export as 0).
  * The target sparsity follows a polynomial schedule (as TensorFlow Model Optimization's
  * PolynomialDecay): 0 before `startEpoch`, then s * (1 - (1 - t)^power) with t rising linearly
@@ -16,13 +17,14 @@ export function sparsityAt(p: PruningConfig, epoch: number): number {
   return p.sparsity * (1 - (1 - t) ** p.power);
 }
 
-/** [start, end) of each kernel in the flat parameter array. */
+/** [start, end) in the flat parameter array of each kernel that pruning acts on (`pruning.layers`, or all). */
 export function kernelRanges(m: StudentModel): [number, number][] {
+  const only = m.config.pruning?.layers;
   const out: [number, number][] = [];
   let at = 0;
   for (const p of m.params) {
     const n = p.shape.reduce((a, b) => a * b, 1);
-    if (p.role === "kernel") out.push([at, at + n]);
+    if (p.role === "kernel" && (!only || only.includes(p.layer))) out.push([at, at + n]);
     at += n;
   }
   return out;

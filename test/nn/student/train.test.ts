@@ -13,7 +13,7 @@ import { compileModel, readModel } from "../../../src/ir/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
 import { exactForward } from "../../../src/nn/student/exact.js";
 import { foldWithBatchStatistics, predict, studentModel } from "../../../src/nn/student/model.js";
-import { kernelRanges, pruneKernels, sparsityAt } from "../../../src/nn/student/prune.js";
+import { kernelRanges, pruneKernels, pruningHook, sparsityAt } from "../../../src/nn/student/prune.js";
 import { loadStudent, readTargets, studentScores, trainStudent } from "../../../src/nn/student/train.js";
 import { memoryStream } from "../../../src/nn/train/data.js";
 import { rng } from "../../../src/util/rng.js";
@@ -160,6 +160,28 @@ describe("pruning schedule", () => {
       else expect(params[i]).toBe(before[i]);
     }
     expect(inKernel).toBe(252 * 16 + 16);
+  });
+  it("prunes only the kernels of the layers pruning.layers lists, and refuses other layers", () => {
+    const base = v1();
+    const pruning = { sparsity: 0.5, startEpoch: 1, endEpoch: 3, power: 3 };
+    const m = studentModel({ ...base, pruning: { ...pruning, layers: [0] } });
+    const all = kernelRanges(studentModel({ ...base, pruning }));
+    expect(all.length).toBe(2);
+    expect(kernelRanges(m)).toEqual([all[0]]);
+    const params = Float32Array.from({ length: m.paramCount }, (_, i) => (i % 97) + 1);
+    pruningHook(m)?.(params, 5);
+    const [s0, e0] = all[0];
+    const [s1, e1] = all[1];
+    expect(params.subarray(s0, e0).filter((v) => v === 0).length).toBe((e0 - s0) / 2);
+    expect(params.subarray(s1, e1).every((v) => v !== 0)).toBe(true);
+    for (const [layers, what] of [
+      [[1], "found 1 \\(qactivation\\)"],
+      [[9], "found 9 \\(there are 4 layers\\)"],
+    ] as const) {
+      expect(() => studentModel({ ...base, pruning: { ...pruning, layers: [...layers] } }, "s.json")).toThrow(
+        new RegExp(`s.json: pruning.layers\\[0\\]: ${what}, expected the index of a qdense`),
+      );
+    }
   });
 });
 
