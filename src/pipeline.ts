@@ -488,7 +488,7 @@ export async function runPipeline(
   return {
     dir,
     run,
-    summary: formatSummary(summaryFigures, evaluated.metrics.rates_khz, deployed.name),
+    summary: formatSummary(summaryFigures, evaluated.metrics, deployed.name),
     metricsFile: join(reportsDir, "metrics.json"),
     reportFile: files.find((f) => f.endsWith(".html")) ?? join(reportsDir, "report.html"),
   };
@@ -496,13 +496,18 @@ export async function runPipeline(
 
 function formatSummary(
   s: ReturnType<typeof reportSummary>,
-  rates: readonly number[],
+  m: { readonly rates_khz: readonly number[]; readonly rate_mhz: number; readonly background_events: number },
   deployed: string,
 ): string {
   const lines: string[] = [];
+  const rates = m.rates_khz;
   if (s.efficiency) {
-    const models = [...new Set(Object.values(s.efficiency).flatMap((m) => Object.keys(m)))];
-    lines.push(`efficiency at ${rates.map((r) => `${r} kHz`).join(" / ")}`);
+    const models = [...new Set(Object.values(s.efficiency).flatMap((e) => Object.keys(e)))];
+    // How many background events lie above each threshold: the statistics each column rests on.
+    const depth = rates.map((r) => Math.floor((r / (m.rate_mhz * 1000)) * m.background_events));
+    lines.push(
+      `efficiency at ${rates.map((r) => `${r} kHz`).join(" / ")} (thresholds from ${m.background_events} background events, ${depth.join(" / ")} above them)`,
+    );
     for (const [signal, per] of Object.entries(s.efficiency)) {
       const cells = models.map(
         (m) =>
