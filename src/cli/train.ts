@@ -3,11 +3,12 @@ import type { CommandModule } from "yargs";
 import { loadStudentConfig } from "../config/student.js";
 import { loadTeacherConfig } from "../config/teacher.js";
 import {
-  type Dataset,
+  Dataset,
   type DatasetFingerprint,
   fingerprintCounts,
   fingerprintEvents,
   fingerprinter,
+  N_REGIONS,
   openEvents,
   readEvents,
   readScores,
@@ -30,6 +31,7 @@ import { table } from "./table.js";
 interface TrainArgs {
   teacher: string;
   outliers?: string;
+  "outliers-min-score"?: number;
   student?: string[];
   mode: "qat" | "ptq";
   "scan-bits"?: string;
@@ -115,6 +117,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe:
           "students: outlier exposure, events (e.g. signal-like or faulty) scored by the teacher and added to the students' training events",
       })
+      .option("outliers-min-score", {
+        type: "number",
+        describe:
+          "students: keep only the --outliers events the teacher scores above this (e.g. the tail of many zero-bias events)",
+      })
       .option("scan-bits", {
         type: "string",
         describe: "students: train one per bit width (e.g. 2..16) and report agreement and weight counts",
@@ -159,6 +166,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     if (scan && studentConfigs.length === 0) throw new UserError("--scan-bits: name a --student to scan");
     if (args.outliers !== undefined && studentConfigs.length === 0) {
       throw new UserError("--outliers: the outlier events are for students; name a --student");
+    }
+    const minScore = args["outliers-min-score"];
+    if (minScore !== undefined && args.outliers === undefined) {
+      throw new UserError("--outliers-min-score: it selects --outliers events; give --outliers FILE");
+    }
+    if (minScore !== undefined && !Number.isFinite(minScore)) {
+      throw new UserError(`--outliers-min-score: found ${minScore}, expected a number (a teacher score)`);
     }
     if (args.epochs !== undefined) {
       if (!Number.isInteger(args.epochs) || args.epochs < 1) {
@@ -235,11 +249,15 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
             args.outliers,
             targets.scores[targets.scores.length - 1].file,
             args.dataset,
+            minScore,
           )
-        : { data: source as EventStream, targets: zeroBiasTargets, fingerprint };
+        : { data: source as EventStream, targets: zeroBiasTargets, fingerprint, offered: 0 };
       if (args.outliers) {
+        const added = student.data.count - source.count;
         log(
-          `outlier exposure: ${student.data.count - source.count} events of ${args.outliers} added to the students' ${source.count}`,
+          minScore === undefined
+            ? `outlier exposure: ${added} events of ${args.outliers} added to the students' ${source.count}`
+            : `outlier exposure: ${added} of the ${student.offered} events of ${args.outliers} (teacher score above ${minScore}) added to the students' ${source.count}`,
         );
       }
       for (const [i, sc] of studentConfigs.entries()) {
@@ -311,9 +329,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
 };
 
 /**
- * The students' training events with outlier exposure: the zero-bias stream, then every event
- * of `file` (read into memory), with the teacher's targets of both, and the fingerprint of the
- * combined events in that order.
+ * The students' training events with outlier exposure: the zero-bias stream, then the events
+ * of `file` (read into memory; with `minScore`, those the teacher scores above it), with the
+ * teacher's targets of both, and the fingerprint of the combined events in that order.
  */
 async function withOutliers(
   source: EventStream,
@@ -322,10 +340,23 @@ async function withOutliers(
   file: string,
   scoresFile: string,
   dataset: string | undefined,
-): Promise<{ data: EventStream; targets: Float32Array; fingerprint: DatasetFingerprint }> {
-  const outliers = await readEvents(file, { dataset });
-  if (outliers.count === 0) throw new UserError(`--outliers: ${file} holds no events`);
-  const outlierTargets = await readTargets(scoresFile, fingerprintCounts(outliers.et, outliers.count), file);
+  minScore?: number,
+): Promise<{ data: EventStream; targets: Float32Array; fingerprint: DatasetFingerprint; offered: number }> {
+  const all = await readEvents(file, { dataset });
+  if (all.count === 0) throw new UserError(`--outliers: ${file} holds no events`);
+  const allTargets = await readTargets(scoresFile, fingerprintCounts(all.et, all.count), file);
+  let outliers = all;
+  let outlierTargets = allTargets;
+  if (minScore !== undefined) {
+    const keep: number[] = [];
+    for (let i = 0; i < all.count; i++) if (allTargets[i] > minScore) keep.push(i);
+    const et = new Uint16Array(keep.length * N_REGIONS);
+    for (const [k, i] of keep.entries()) {
+      et.set(all.et.subarray(i * N_REGIONS, (i + 1) * N_REGIONS), k * N_REGIONS);
+    }
+    outliers = new Dataset({ et, source: `${all.source} (teacher score above ${minScore})` });
+    outlierTargets = Float32Array.from(keep, (i) => allTargets[i]);
+  }
   const data = appendStream(source, outliers);
   const f = fingerprinter();
   for await (const c of data.chunks(DEFAULT_CHUNK)) f.update(c.et, c.count);
@@ -336,5 +367,5 @@ async function withOutliers(
   const targets = new Float32Array(zeroBiasTargets.length + outlierTargets.length);
   targets.set(zeroBiasTargets);
   targets.set(outlierTargets, zeroBiasTargets.length);
-  return { data, targets, fingerprint: combined };
+  return { data, targets, fingerprint: combined, offered: all.count };
 }

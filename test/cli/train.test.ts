@@ -3,7 +3,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { defaultGeneratorConfig, generate, readScores, writeChunks } from "../../src/data/index.js";
+import {
+  defaultGeneratorConfig,
+  generate,
+  readScores,
+  scoreColumn,
+  writeChunks,
+} from "../../src/data/index.js";
+import { frac, parseFixedType } from "../../src/fixed/index.js";
 import { tinyTeacher } from "../nn/train/support.js";
 
 const root = mkdtempSync(join(tmpdir(), "distill-cli-train-"));
@@ -135,6 +142,41 @@ describe("distill train --teacher", () => {
     ) as { dataset: { events: number } };
     expect(saved.dataset.events).toBe(900);
     expect((await readScores(join(exposedOut, "teacher", "outliers-scores.h5"))).dataset.events).toBe(100);
+    // Only the outliers the teacher scores above a threshold (here their median).
+    const col = scoreColumn(
+      await readScores(join(exposedOut, "teacher", "outliers-scores.h5")),
+      "teacher_score",
+      "outliers-scores.h5",
+    );
+    const unit = col.fixedType ? 2 ** -frac(parseFixedType(col.fixedType)) : 1;
+    const outlierScores = Float64Array.from(col.values as ArrayLike<number>, (v) => v * unit).sort();
+    const cut = outlierScores[50];
+    const above = outlierScores.filter((v) => v > cut).length;
+    expect(above).toBeGreaterThan(0);
+    expect(above).toBeLessThan(100);
+    const selectedOut = join(root, "run-selected");
+    cpSync(join(out, "teacher"), join(selectedOut, "teacher"), { recursive: true });
+    const selected = cli(
+      selectedOut,
+      "--resume",
+      "--student",
+      student,
+      "--outliers",
+      outliers,
+      "--outliers-min-score",
+      String(cut),
+    );
+    expect(selected.status, selected.stderr).toBe(0);
+    expect(selected.stderr).toContain(
+      `outlier exposure: ${above} of the 100 events of ${outliers} (teacher score above ${cut}) added to the students' 800`,
+    );
+    const selectedSaved = JSON.parse(
+      readFileSync(join(selectedOut, "student", "tiny-student", "model", "student.json"), "utf8"),
+    ) as { dataset: { events: number } };
+    expect(selectedSaved.dataset.events).toBe(800 + above);
+    expect(cli(out, "--resume", "--student", student, "--outliers-min-score", "60").stderr.trim()).toBe(
+      "distill: --outliers-min-score: it selects --outliers events; give --outliers FILE",
+    );
     expect(cli(out, "--resume", "--outliers", outliers).stderr.trim()).toBe(
       "distill: --outliers: the outlier events are for students; name a --student",
     );
