@@ -1,4 +1,5 @@
 import type { StudentConfig } from "../../config/student.js";
+import type { DeployedLinear } from "./exact.js";
 import type { StudentModel } from "./model.js";
 
 /**
@@ -53,4 +54,44 @@ export function pruningHook(m: StudentModel): ((params: Float32Array, epoch: num
   if (!p) return undefined;
   const ranges = kernelRanges(m);
   return (params, epoch) => pruneKernels(params, ranges, sparsityAt(p, epoch));
+}
+
+/** Hidden units of a dense layer whose outgoing weights in the next dense layer are all zero. */
+export interface IdleUnits {
+  readonly layer: number;
+  readonly units: number;
+  /** The unit indices that feed nothing. */
+  readonly idle: readonly number[];
+  /** The layer whose kernel rows of those units are all zero. */
+  readonly next: number;
+}
+
+/**
+ * Dense layers followed (through activations only) by another dense layer, and the units of
+ * the first whose row in the second's kernel is all zero: dead hardware and lost capacity,
+ * e.g. after pruning a small output layer.
+ */
+export function idleUnits(
+  config: StudentConfig,
+  deployed: readonly (DeployedLinear | undefined)[],
+): IdleUnits[] {
+  const out: IdleUnits[] = [];
+  const layers = config.layers;
+  layers.forEach((l, i) => {
+    if (l.type !== "qdense" && l.type !== "qdense_batchnorm") return;
+    let k = i + 1;
+    while (k < layers.length && layers[k].type === "qactivation") k++;
+    const next = layers[k];
+    const kernel = deployed[k]?.kernel;
+    if (!next || (next.type !== "qdense" && next.type !== "qdense_batchnorm") || !kernel) return;
+    const outs = next.units;
+    const idle: number[] = [];
+    for (let j = 0; j < l.units; j++) {
+      let zero = true;
+      for (let v = 0; v < outs && zero; v++) zero = kernel.values[j * outs + v] === 0;
+      if (zero) idle.push(j);
+    }
+    if (idle.length > 0) out.push({ layer: i, units: l.units, idle, next: k });
+  });
+  return out;
 }

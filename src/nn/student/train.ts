@@ -17,7 +17,7 @@ import type { ModelSpec } from "../train/runtime.js";
 import { type DeployedLinear, deployedWeights } from "./exact.js";
 import { studentToIR } from "./export.js";
 import { type BatchNormStats, batchNormStatistics, type StudentModel, studentModel } from "./model.js";
-import { pruningHook } from "./prune.js";
+import { idleUnits, pruningHook } from "./prune.js";
 
 /** Quantization-aware training (default) or post-training quantization of a float student. */
 export type StudentMode = "qat" | "ptq";
@@ -113,6 +113,11 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   }
   const bnStats = await batchNormStatistics(m, result.params, data, mode === "qat");
   const deployed = deployedWeights(m, result.params, bnStats);
+  for (const u of idleUnits(o.config, deployed)) {
+    o.log?.(
+      `student ${o.config.name}: ${u.idle.length} of the ${u.units} units of layers[${u.layer}] feed nothing (their weights in layers[${u.next}] are all zero${o.config.pruning ? "; pruning.layers can leave that layer unpruned" : ""})`,
+    );
+  }
   const ir = studentToIR(
     m,
     deployed,

@@ -8,12 +8,18 @@ import { type StudentConfig, studentSchema } from "../../../src/config/student.j
 import { fingerprintCounts } from "../../../src/data/fingerprint.js";
 import { defaultGeneratorConfig, generate } from "../../../src/data/generator/index.js";
 import { writeScores } from "../../../src/data/scores.js";
-import { frac } from "../../../src/fixed/index.js";
+import { frac, parseFixedType } from "../../../src/fixed/index.js";
 import { compileModel, readModel } from "../../../src/ir/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
 import { exactForward } from "../../../src/nn/student/exact.js";
 import { foldWithBatchStatistics, predict, studentModel } from "../../../src/nn/student/model.js";
-import { kernelRanges, pruneKernels, pruningHook, sparsityAt } from "../../../src/nn/student/prune.js";
+import {
+  idleUnits,
+  kernelRanges,
+  pruneKernels,
+  pruningHook,
+  sparsityAt,
+} from "../../../src/nn/student/prune.js";
 import { loadStudent, readTargets, studentScores, trainStudent } from "../../../src/nn/student/train.js";
 import { memoryStream } from "../../../src/nn/train/data.js";
 import { rng } from "../../../src/util/rng.js";
@@ -160,6 +166,20 @@ describe("pruning schedule", () => {
       else expect(params[i]).toBe(before[i]);
     }
     expect(inKernel).toBe(252 * 16 + 16);
+  });
+  it("finds the hidden units whose weights in the next dense layer are all zero", () => {
+    const c = v1();
+    const type = parseFixedType("ap_fixed<8,2>");
+    const arr = (shape: number[], f: (i: number) => number) => ({
+      kernel: { type, shape, values: Float64Array.from({ length: shape[0] * shape[1] }, (_, i) => f(i)) },
+    });
+    const first = arr([252, 16], () => 1);
+    const all = arr([16, 1], () => 2);
+    expect(idleUnits(c, [first, undefined, all, undefined])).toEqual([]);
+    const some = arr([16, 1], (j) => (j === 3 || j === 7 ? 0 : -1));
+    expect(idleUnits(c, [first, undefined, some, undefined])).toEqual([
+      { layer: 0, units: 16, idle: [3, 7], next: 2 },
+    ]);
   });
   it("prunes only the kernels of the layers pruning.layers lists, and refuses other layers", () => {
     const base = v1();
