@@ -18,7 +18,7 @@ import {
   writeChunks,
   writeScores,
 } from "./data/index.js";
-import { evaluateScoresFile } from "./eval/index.js";
+import { allowedEvents, evaluateScoresFile } from "./eval/index.js";
 import { frac } from "./fixed/index.js";
 import { compileModel, readModel } from "./ir/index.js";
 import { type BackendName, describeBackend, selectBackend } from "./nn/backend.js";
@@ -504,7 +504,7 @@ function formatSummary(
   if (s.efficiency) {
     const models = [...new Set(Object.values(s.efficiency).flatMap((e) => Object.keys(e)))];
     // How many background events lie above each threshold: the statistics each column rests on.
-    const depth = rates.map((r) => Math.floor((r / (m.rate_mhz * 1000)) * m.background_events));
+    const depth = rates.map((r) => allowedEvents(r, m.background_events, m.rate_mhz));
     lines.push(
       `efficiency at ${rates.map((r) => `${r} kHz`).join(" / ")} (thresholds from ${m.background_events} background events, ${depth.join(" / ")} above them)`,
     );

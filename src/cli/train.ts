@@ -3,12 +3,11 @@ import type { CommandModule } from "yargs";
 import { loadStudentConfig } from "../config/student.js";
 import { loadTeacherConfig } from "../config/teacher.js";
 import {
-  Dataset,
+  type Dataset,
   type DatasetFingerprint,
   fingerprintCounts,
   fingerprintEvents,
   fingerprinter,
-  N_REGIONS,
   openEvents,
   readEvents,
   readScores,
@@ -350,11 +349,7 @@ async function withOutliers(
   if (minScore !== undefined) {
     const keep: number[] = [];
     for (let i = 0; i < all.count; i++) if (allTargets[i] > minScore) keep.push(i);
-    const et = new Uint16Array(keep.length * N_REGIONS);
-    for (const [k, i] of keep.entries()) {
-      et.set(all.et.subarray(i * N_REGIONS, (i + 1) * N_REGIONS), k * N_REGIONS);
-    }
-    outliers = new Dataset({ et, source: `${all.source} (teacher score above ${minScore})` });
+    outliers = all.take(keep);
     outlierTargets = Float32Array.from(keep, (i) => allTargets[i]);
   }
   const data = appendStream(source, outliers);

@@ -19,6 +19,12 @@ export interface WorkingPoint {
   readonly rateKhz: number;
 }
 
+/** k: how many of `n` background events a trigger at `targetKhz` may pass. */
+export function allowedEvents(targetKhz: number, n: number, rateMhz = ZERO_BIAS_RATE_MHZ): number {
+  // A little slack so that e.g. 3 kHz at exactly k events is not lost to rounding.
+  return Math.floor((targetKhz / (rateMhz * 1000)) * n * (1 + 1e-12));
+}
+
 /**
  * The smallest threshold whose background rate is at most the target: with N background
  * events the trigger may pass at most k = floor(target / (rate x 1000) x N) of them, so the
@@ -38,8 +44,7 @@ export function thresholdAtRate(
   const b = sorted ? (background as Float64Array) : sortedScores(background);
   const n = b.length;
   if (n === 0) throw new RangeError("a threshold needs background events");
-  // A little slack so that e.g. 3 kHz at exactly k events is not lost to rounding.
-  const k = Math.floor((targetKhz / (rateMhz * 1000)) * n * (1 + 1e-12));
+  const k = allowedEvents(targetKhz, n, rateMhz);
   const threshold = k >= n ? Number.NEGATIVE_INFINITY : b[n - 1 - k];
   const passed = countAbove(b, threshold);
   return { targetKhz, threshold, passed, rateKhz: rateKhz(passed / n, rateMhz) };

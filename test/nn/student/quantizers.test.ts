@@ -22,6 +22,16 @@ const bits = (b: number, i: number, symmetric: 0 | 1 = 0, keepNegative: 0 | 1 = 
   keepNegative,
 });
 const relu = (b: number, i: number): QuantizerSpec => ({ quantizer: "quantized_relu", bits: b, integer: i });
+/** Quantizers of every kind and sign convention that the tests sweep. */
+const SPECS = [
+  bits(8, 1),
+  bits(12, 3),
+  bits(4, 0, 1),
+  bits(6, 2, 0, 0),
+  relu(10, 6),
+  relu(16, 8),
+  relu(4, 0),
+];
 
 /** QKeras' formula written out: m_i * clip(round(x * m / m_i), lo, hi) / m (alpha = 1). */
 function qkerasBits(x: number, b: number, i: number, symmetric: number, keepNegative: number): number {
@@ -80,17 +90,7 @@ describe("QKeras quantizers", () => {
 
   it("agree with QKeras' formulas, the ap_fixed cast and the tfjs graph on random values", () => {
     const r = rng(9);
-    const specs = [
-      bits(8, 1),
-      bits(12, 3),
-      bits(4, 0, 1),
-      bits(6, 2, 0, 0),
-      bits(3, -1),
-      relu(10, 6),
-      relu(16, 8),
-      relu(4, 0),
-    ];
-    for (const q of specs) {
+    for (const q of [...SPECS, bits(3, -1)]) {
       const g = quantizerGrid(q);
       const type = quantizerFixedType(q);
       // Values on and between grid points, inside and outside the range (exact in float32).
@@ -127,15 +127,6 @@ describe("QKeras quantizers", () => {
 
   it("as one kernel on wasm and cpu, equal the composite tfjs graph in values and gradients", async () => {
     const r = rng(21);
-    const specs = [
-      bits(8, 1),
-      bits(12, 3),
-      bits(4, 0, 1),
-      bits(6, 2, 0, 0),
-      relu(10, 6),
-      relu(16, 8),
-      relu(4, 0),
-    ];
     // 4001 values (the SIMD loop's scalar tail runs too): ties, grid points, far outside, -0.
     const sample = (frac: number) =>
       Float32Array.from({ length: 4001 }, (_, k) =>
@@ -147,7 +138,7 @@ describe("QKeras quantizers", () => {
       );
     for (const backend of ["wasm", "cpu"] as const) {
       await selectBackend(backend);
-      for (const q of specs) {
+      for (const q of SPECS) {
         const xs = sample(quantizerGrid(q).frac);
         const dy = tf.tensor1d(Float32Array.from(xs, () => r.next() - 0.5));
         const fused = tf.tidy(() => {
