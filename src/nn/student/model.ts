@@ -88,6 +88,48 @@ export function initialStudentParams(m: StudentModel, seed: number): Float32Arra
   return out;
 }
 
+/**
+ * A student whose last layer is a quantized_relu learns nothing from a start where its output is
+ * at or below zero for every event: the relu passes no gradient there, and no weight ever moves.
+ * When that is so for `counts` (n events), this changes the sign of the last linear layer's
+ * initial kernel (and bias) in `params`. The layer's inputs are activations, so the output turns
+ * positive wherever one of them is non-zero. Returns that layer's index when it flipped the
+ * signs and the output came alive, else undefined (a live start, or one that flipping cannot
+ * revive, is left as it was).
+ */
+export function reviveDeadStart(
+  m: StudentModel,
+  params: Float32Array,
+  counts: Uint16Array,
+  n: number,
+  quantize: boolean,
+): number | undefined {
+  const layers = m.config.layers;
+  const last = layers[layers.length - 1];
+  if (last.type !== "qactivation" || last.activation.quantizer !== "quantized_relu") return undefined;
+  const alive = () =>
+    tf.tidy(() => {
+      const out = forward(m, paramTensors(m, params), studentInput(m, counts, n), { quantize, bn: "batch" });
+      return tf.max(out).dataSync()[0] > 0;
+    });
+  if (alive()) return undefined;
+  const layer = Math.max(...m.params.filter((p) => p.role === "kernel").map((p) => p.layer));
+  const flip = () => {
+    let at = 0;
+    for (const p of m.params) {
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      if (p.layer === layer && (p.role === "kernel" || p.role === "bias")) {
+        for (let i = at; i < at + size; i++) params[i] = -params[i];
+      }
+      at += size;
+    }
+  };
+  flip();
+  if (alive()) return layer;
+  flip();
+  return undefined;
+}
+
 /** Splits a flat parameter array into tensors in `m.params` order. */
 export function paramTensors(m: StudentModel, flat: Float32Array): tf.Tensor[] {
   let at = 0;

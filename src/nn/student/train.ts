@@ -16,7 +16,14 @@ import { type FitResult, fit } from "../train/loop.js";
 import type { ModelSpec } from "../train/runtime.js";
 import { type DeployedLinear, deployedWeights } from "./exact.js";
 import { studentToIR } from "./export.js";
-import { type BatchNormStats, batchNormStatistics, type StudentModel, studentModel } from "./model.js";
+import {
+  type BatchNormStats,
+  batchNormStatistics,
+  initialStudentParams,
+  reviveDeadStart,
+  type StudentModel,
+  studentModel,
+} from "./model.js";
 import { idleUnits, pruningHook } from "./prune.js";
 
 /** Quantization-aware training (default) or post-training quantization of a float student. */
@@ -95,6 +102,16 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     o.workers > 0 ? await workerEngine(spec, o.backend, o.workers) : await localEngine(spec);
   let result: FitResult;
   const afterUpdate = pruningHook(m);
+  const initialParams = initialStudentParams(m, o.seed);
+  for await (const first of data.chunks(1024)) {
+    const flipped = reviveDeadStart(m, initialParams, first.et, first.count, mode === "qat");
+    if (flipped !== undefined) {
+      o.log?.(
+        `student ${o.config.name}: with seed ${o.seed} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
+      );
+    }
+    break;
+  }
   try {
     result = await fit(engine, data, {
       training: o.config.training,
@@ -105,6 +122,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
       resume: o.resume ?? false,
       tag: studentTag(o.config, o.seed, mode, o.fingerprint, o.targets),
       label: `student ${o.config.name}`,
+      initialParams,
       ...(afterUpdate ? { afterUpdate } : {}),
       ...(o.log ? { log: o.log } : {}),
     });

@@ -35,6 +35,8 @@ export interface FitOptions {
   readonly tag: string;
   /** Called after every parameter update (e.g. to re-apply pruning masks). */
   readonly afterUpdate?: (params: Float32Array, epoch: number) => void;
+  /** Where a fresh start begins instead of the engine's initial parameters. */
+  readonly initialParams?: Float32Array;
   readonly log?: (line: string) => void;
   readonly label?: string;
 }
@@ -82,7 +84,7 @@ export async function fit(engine: Engine, stream: EventStream, o: FitOptions): P
     };
     log(`resuming after epoch ${s.epochsDone} from ${o.checkpointDir}`);
   } else {
-    params = await engine.initialParams();
+    params = o.initialParams ? Float32Array.from(o.initialParams) : await engine.initialParams();
     opt = newOptimizerState(settings, params.length);
     s = {
       epochsDone: 0,

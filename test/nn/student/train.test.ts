@@ -12,7 +12,16 @@ import { frac, parseFixedType } from "../../../src/fixed/index.js";
 import { compileModel, readModel } from "../../../src/ir/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
 import { exactForward } from "../../../src/nn/student/exact.js";
-import { foldWithBatchStatistics, predict, studentModel } from "../../../src/nn/student/model.js";
+import {
+  foldWithBatchStatistics,
+  forward,
+  initialStudentParams,
+  paramTensors,
+  predict,
+  reviveDeadStart,
+  studentInput,
+  studentModel,
+} from "../../../src/nn/student/model.js";
 import {
   idleUnits,
   kernelRanges,
@@ -100,6 +109,43 @@ describe("student training", () => {
     const head = r.ir.layers[2] as unknown as { weights: { values: number[] } };
     expect(head.weights.values.filter((v) => v === 0).length).toBeGreaterThanOrEqual(8);
     expect(r.nonZeroWeights).toBeLessThan(r.totalWeights * 0.55);
+  });
+
+  it("revives a start whose output is 0 for every event, which otherwise never learns", async () => {
+    // Two hidden units and a bias-free output: with some seeds both output weights start
+    // negative, so the final quantized_relu gives 0 for every event and passes no gradient.
+    const c = v1();
+    const config: StudentConfig = {
+      ...c,
+      name: "tiny",
+      layers: c.layers.map((l, i) => (i === 0 && l.type === "qdense_batchnorm" ? { ...l, units: 2 } : l)),
+    };
+    const m = studentModel(config);
+    const n = 512;
+    const maxOutput = (p: Float32Array) =>
+      tf.tidy(() =>
+        tf
+          .max(forward(m, paramTensors(m, p), studentInput(m, events.et, n), { quantize: true, bn: "batch" }))
+          .dataSync()[0],
+      );
+    const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
+    const dead = seeds.find((s) => maxOutput(initialStudentParams(m, s)) <= 0);
+    const live = seeds.find((s) => maxOutput(initialStudentParams(m, s)) > 0);
+    if (dead === undefined || live === undefined) throw new Error("expected both dead and live starts among 40 seeds");
+
+    const p = initialStudentParams(m, dead);
+    expect(reviveDeadStart(m, p, events.et, n, true)).toBe(2);
+    expect(maxOutput(p)).toBeGreaterThan(0);
+    const untouched = initialStudentParams(m, live);
+    expect(reviveDeadStart(m, untouched, events.et, n, true)).toBeUndefined();
+    expect(untouched).toEqual(initialStudentParams(m, live));
+
+    const lines: string[] = [];
+    const r = await trainStudent({ ...base, config, dir: tmp(), seed: dead, log: (l) => lines.push(l) });
+    const h = r.history;
+    expect(h[h.length - 1].trainLoss).toBeLessThan(h[0].trainLoss * 0.5);
+    expect(new Set(studentScores(r.ir, events)).size).toBeGreaterThan(20);
+    expect(lines.filter((l) => l.includes("starts at 0 for every one of the first"))).toHaveLength(1);
   });
 
   it("PTQ trains the float model and quantizes it afterwards, still bit-exact", async () => {
