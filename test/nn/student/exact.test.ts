@@ -26,6 +26,7 @@ function randomConfigs(): StudentConfig[] {
     readJsonConfig("configs/student-v1.json", studentSchema),
     readJsonConfig("configs/student-v2.json", studentSchema),
     readJsonConfig("configs/student-deep.json", studentSchema),
+    readJsonConfig("configs/student-conv.json", studentSchema),
     {
       name: "conv-same-pool",
       input: { shape: [18, 14, 1] },
