@@ -123,15 +123,19 @@ describe("student training", () => {
     const m = studentModel(config);
     const n = 512;
     const maxOutput = (p: Float32Array) =>
-      tf.tidy(() =>
-        tf
-          .max(forward(m, paramTensors(m, p), studentInput(m, events.et, n), { quantize: true, bn: "batch" }))
-          .dataSync()[0],
+      tf.tidy(
+        () =>
+          tf
+            .max(
+              forward(m, paramTensors(m, p), studentInput(m, events.et, n), { quantize: true, bn: "batch" }),
+            )
+            .dataSync()[0],
       );
     const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
     const dead = seeds.find((s) => maxOutput(initialStudentParams(m, s)) <= 0);
     const live = seeds.find((s) => maxOutput(initialStudentParams(m, s)) > 0);
-    if (dead === undefined || live === undefined) throw new Error("expected both dead and live starts among 40 seeds");
+    if (dead === undefined || live === undefined)
+      throw new Error("expected both dead and live starts among 40 seeds");
 
     const p = initialStudentParams(m, dead);
     expect(reviveDeadStart(m, p, events.et, n, true)).toBe(2);
