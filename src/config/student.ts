@@ -18,7 +18,10 @@ const quantizedBits = z.strictObject({
   integer,
   symmetric: zeroOne.default(0),
   keepNegative: zeroOne.default(1),
-  /** Only 1 is supported; present so that QKeras' "auto_po2" gets a clear refusal. */
+  /**
+   * 1, or "auto_po2" for weights: a power-of-two scale per output channel (QKeras; implies
+   * symmetric). Other values are read so that they get a clear refusal.
+   */
   alpha: z.union([z.number(), z.string()]).default(1),
 });
 const quantizedRelu = z.strictObject({ quantizer: z.literal("quantized_relu"), bits, integer });
@@ -102,16 +105,27 @@ export function toQuantizerSpec(q: QuantizerConfig): QuantizerSpec {
         quantizer: "quantized_bits",
         bits: q.bits,
         integer: q.integer,
-        symmetric: q.symmetric,
+        symmetric: q.alpha === "auto_po2" ? 1 : q.symmetric,
         keepNegative: q.keepNegative,
+        ...(q.alpha === "auto_po2" ? { alpha: "auto_po2" as const } : {}),
       };
 }
 
-function checkQuantizer(q: QuantizerConfig, where: string): void {
+function checkQuantizer(q: QuantizerConfig, where: string, weights: boolean): void {
   if (q.quantizer === "quantized_bits") {
-    if (q.alpha !== 1) {
+    if (q.alpha === "auto_po2" && !weights) {
       throw new ConfigError(
-        `${where}.alpha: found ${JSON.stringify(q.alpha)}, expected 1 (per-channel scales such as "auto_po2" cannot be exported bit-exactly to the model IR)`,
+        `${where}.alpha: found "auto_po2", expected 1 (per-channel power-of-two scales are for kernels and biases; an activation's scale would depend on the events)`,
+      );
+    }
+    if (q.alpha === "auto_po2" && q.keepNegative !== 1) {
+      throw new ConfigError(
+        `${where}.keepNegative: found ${q.keepNegative}, expected 1 ("auto_po2" quantizes symmetrically around zero)`,
+      );
+    }
+    if (q.alpha !== 1 && q.alpha !== "auto_po2") {
+      throw new ConfigError(
+        `${where}.alpha: found ${JSON.stringify(q.alpha)}, expected 1 or "auto_po2" (only power-of-two scales keep the deployed weights fixed-point numbers)`,
       );
     }
     const room = q.bits - q.keepNegative;
@@ -174,8 +188,8 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
             `${where}: found an input of shape [${shape}], expected a flat vector (add a flatten)`,
           );
         }
-        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`);
-        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`);
+        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`, true);
+        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`, true);
         if (l.type === "qdense" && l.useBias && !l.biasQuantizer) {
           throw new ConfigError(
             `${path}.biasQuantizer: found nothing, expected a quantizer (useBias is true)`,
@@ -188,8 +202,8 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
       case "qconv2d": {
         needQuantized();
         const [h, w] = image();
-        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`);
-        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`);
+        checkQuantizer(l.kernelQuantizer, `${path}.kernelQuantizer`, true);
+        if (l.biasQuantizer) checkQuantizer(l.biasQuantizer, `${path}.biasQuantizer`, true);
         if (l.useBias && !l.biasQuantizer) {
           throw new ConfigError(
             `${path}.biasQuantizer: found nothing, expected a quantizer (useBias is true)`,
@@ -203,7 +217,7 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
         break;
       }
       case "qactivation":
-        checkQuantizer(l.activation, `${path}.activation`);
+        checkQuantizer(l.activation, `${path}.activation`, false);
         if (l.activation.quantizer === "quantized_bits" && l.activation.symmetric) {
           // The model IR saturates symmetrically only on overflow, while QKeras also maps a
           // rounded -2^(bits-1) to -(2^(bits-1) - 1); weights are fine (their integers are stored).

@@ -8,10 +8,12 @@ import { testCacheBase } from "../support/verilator-cache.js";
 
 const root = mkdtempSync(join(tmpdir(), "distill-run-"));
 const q = (bits: number, integer: number) => ({ quantizer: "quantized_bits", bits, integer });
-const student = (name: string, units: number) => ({
+// The deployed student (s2) scales its first kernel per channel by powers of two (auto_po2), so
+// that path too runs from training to Verilator.
+const student = (name: string, units: number, alpha = 1) => ({
   name,
   layers: [
-    { type: "qdense", units, kernelQuantizer: q(4, 0), biasQuantizer: q(6, 3) },
+    { type: "qdense", units, kernelQuantizer: { ...q(4, 0), alpha }, biasQuantizer: q(6, 3) },
     { type: "qactivation", activation: { quantizer: "quantized_relu", bits: 6, integer: 4 } },
     { type: "qdense", units: 1, useBias: false, kernelQuantizer: q(6, 3) },
     { type: "qactivation", activation: { quantizer: "quantized_relu", bits: 16, integer: 8 } },
@@ -25,7 +27,7 @@ const student = (name: string, units: number) => ({
 });
 writeFileSync(join(root, "teacher.json"), JSON.stringify(tinyTeacher({ epochs: 1, batchSize: 64 })));
 writeFileSync(join(root, "s1.json"), JSON.stringify(student("s1", 2)));
-writeFileSync(join(root, "s2.json"), JSON.stringify(student("s2", 3)));
+writeFileSync(join(root, "s2.json"), JSON.stringify(student("s2", 3, "auto_po2")));
 const config = join(root, "pipeline.json");
 writeFileSync(
   config,

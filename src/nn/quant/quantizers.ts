@@ -18,8 +18,12 @@ import { QUANTIZE_STE } from "../kernels/quantize.js";
  * and stopped where the clip is active. So quantized_bits(b, i, 0, 1) == ap_fixed<b, i+1,
  * RND_CONV, SAT>, symmetric = 1 gives SAT_SYM (the most negative mantissa is -(2^(b-1) - 1)),
  * keep_negative = 0 gives ap_ufixed<b, i, RND_CONV, SAT>; quantized_relu(b, i) ==
- * ap_ufixed<b, i, RND_CONV, SAT>. Only alpha = 1 is supported: "auto_po2" per-channel scales
- * are rejected by the config schema (they would need a per-channel scale op in the model IR).
+ * ap_ufixed<b, i, RND_CONV, SAT>.
+ *
+ * Weights may instead use alpha = "auto_po2" (`autoPo2` below): a power-of-two scale per output
+ * channel, chosen from the weights themselves. Its values are not on one grid, so
+ * `quantizerGrid` and `quantizerFixedType` do not apply; the export gives such a tensor a type
+ * wide enough for every channel (student/exact.ts).
  */
 export type QuantizerSpec =
   | {
@@ -28,6 +32,8 @@ export type QuantizerSpec =
       readonly integer: number;
       readonly symmetric: 0 | 1;
       readonly keepNegative: 0 | 1;
+      /** Per-channel power-of-two scales (weights only); absent for alpha = 1. */
+      readonly alpha?: "auto_po2";
     }
   | { readonly quantizer: "quantized_relu"; readonly bits: number; readonly integer: number };
 
@@ -40,6 +46,9 @@ export interface QuantizerGrid {
 }
 
 export function quantizerGrid(q: QuantizerSpec): QuantizerGrid {
+  if (q.quantizer === "quantized_bits" && q.alpha) {
+    throw new Error(`${quantizerName(q)} has a scale per channel, not one grid`);
+  }
   if (q.quantizer === "quantized_relu") {
     return { frac: q.bits - q.integer, lo: 0, hi: 2 ** q.bits - 1, relu: true };
   }
@@ -53,6 +62,9 @@ export function quantizerGrid(q: QuantizerSpec): QuantizerGrid {
 
 /** The ap_fixed type holding exactly the quantizer's outputs. */
 export function quantizerFixedType(q: QuantizerSpec): FixedType {
+  if (q.quantizer === "quantized_bits" && q.alpha) {
+    throw new Error(`${quantizerName(q)} has a scale per channel, not one fixed-point type`);
+  }
   if (q.quantizer === "quantized_relu") return fixedType(false, q.bits, q.integer, "RND_CONV", "SAT");
   if (!q.keepNegative) return fixedType(false, q.bits, q.integer, "RND_CONV", "SAT");
   return fixedType(true, q.bits, q.integer + 1, "RND_CONV", q.symmetric ? "SAT_SYM" : "SAT");
@@ -80,6 +92,7 @@ export function quantizeMantissa(q: QuantizerGrid, x: number): number {
  * exactly mantissa * 2^-frac for mantissas up to 24 bits.
  */
 export function tfQuantizer(q: QuantizerSpec): (x: tf.Tensor) => tf.Tensor {
+  if (q.quantizer === "quantized_bits" && q.alpha === "auto_po2") return tfAutoPo2(q.bits, q.integer);
   const g = quantizerGrid(q);
   const scale = 2 ** g.frac;
   const inv = 2 ** -g.frac;
@@ -124,9 +137,94 @@ export function compositeQuantizer(q: QuantizerSpec): (x: tf.Tensor) => tf.Tenso
   }) as (x: tf.Tensor) => tf.Tensor;
 }
 
-/** QKeras-style name, e.g. "quantized_bits(8,1,0,1)". */
+/** QKeras-style name, e.g. "quantized_bits(8,1,0,1)" or "quantized_bits(8,1,1,1,alpha='auto_po2')". */
 export function quantizerName(q: QuantizerSpec): string {
-  return q.quantizer === "quantized_relu"
-    ? `quantized_relu(${q.bits},${q.integer})`
+  if (q.quantizer === "quantized_relu") return `quantized_relu(${q.bits},${q.integer})`;
+  return q.alpha
+    ? `quantized_bits(${q.bits},${q.integer},1,${q.keepNegative},alpha='${q.alpha}')`
     : `quantized_bits(${q.bits},${q.integer},${q.symmetric},${q.keepNegative})`;
+}
+
+/** A weight tensor under quantized_bits(bits, integer, alpha="auto_po2"). */
+export interface Po2Quantized {
+  /** Integers in [-(2^(bits-1) - 1), 2^(bits-1) - 1], row-major like the input. */
+  readonly z: Float64Array;
+  /** Per channel c: value = z * 2^exponent[c] (the integer bits included). */
+  readonly exponent: Int32Array;
+  /** Element i belongs to channel i % channels. */
+  readonly channels: number;
+}
+
+/** Keras' K.epsilon(), which QKeras adds before each division and logarithm. */
+const KERAS_EPSILON = 1e-7;
+
+/**
+ * QKeras quantized_bits(bits, integer, alpha="auto_po2") (keep_negative = 1; symmetric is
+ * implied), per channel: the last axis of a kernel, the whole tensor when it is 1-D. With
+ * x' = x / 2^integer, levels = 2^bits - 1 and zmax = 2^(bits-1) - 1:
+ *
+ *   s = po2((max x' - min x') / levels), po2(v) = 2^round(log2(v + eps))
+ *   5 times: z = sign(x') * min(floor(|x'| / s + 0.5), zmax)
+ *            s = po2(mean(x' z) / (mean(z z) + eps))
+ *   value = 2^integer * s * z
+ *
+ * (z from the fifth pass, s from the update after it, as QKeras returns them). QKeras computes
+ * this in float32 TensorFlow ops; here it runs in float64, so where log2 lands within rounding
+ * error of a half-integer the two may choose neighbouring scales. Training and export both call
+ * this one function, so the deployed integers are the trained ones.
+ */
+export function autoPo2(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  bits: number,
+  integer: number,
+): Po2Quantized {
+  const channels = shape.length > 1 ? shape[shape.length - 1] : 1;
+  const perChannel = values.length / channels;
+  const levels = 2 ** bits - 1;
+  const zmax = 2 ** (bits - 1) - 1;
+  const mi = 2 ** integer;
+  const po2 = (v: number) => roundHalfEven(Math.log(v + KERAS_EPSILON) / Math.LN2);
+  const z = new Float64Array(values.length);
+  const exponent = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = c; i < values.length; i += channels) {
+      const v = values[i] / mi;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    let e = po2((hi - lo) / levels);
+    for (let pass = 0; pass < 5; pass++) {
+      const s = 2 ** e;
+      let xz = 0;
+      let zz = 0;
+      for (let i = c; i < values.length; i += channels) {
+        const v = values[i] / mi;
+        const q = Math.min(Math.floor(Math.abs(v) / s + 0.5), zmax);
+        const zi = v < 0 ? 0 - q : v > 0 ? q : 0; // never -0
+        z[i] = zi;
+        xz += v * zi;
+        zz += zi * zi;
+      }
+      e = po2(xz / perChannel / (zz / perChannel + KERAS_EPSILON));
+    }
+    exponent[c] = e + integer;
+  }
+  return { z, exponent, channels };
+}
+
+/** The auto_po2 quantizer as a differentiable function: its values forward, dy straight back. */
+function tfAutoPo2(bits: number, integer: number): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const { z, exponent, channels } = autoPo2(x.dataSync(), x.shape, bits, integer);
+    // z * 2^e is exact in float32 (|z| < 2^23).
+    const v = Float32Array.from(z, (zi, i) => zi * 2 ** exponent[i % channels]);
+    return {
+      value: tf.tensor(v, x.shape),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => dy as tf.Tensor,
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
 }

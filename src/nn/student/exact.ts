@@ -1,8 +1,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { toQuantizerSpec } from "../../config/student.js";
-import { type FixedType, frac, maxMantissa, minMantissa } from "../../fixed/index.js";
+import { type FixedType, fixedType, frac, maxMantissa, minMantissa } from "../../fixed/index.js";
 import { UserError } from "../../util/errors.js";
-import { quantizeMantissa, quantizerFixedType, quantizerGrid } from "../quant/quantizers.js";
+import {
+  autoPo2,
+  type Po2Quantized,
+  quantizeMantissa,
+  quantizerFixedType,
+  quantizerGrid,
+} from "../quant/quantizers.js";
 import {
   type BatchNormStats,
   conv2dAsMatMul,
@@ -34,6 +40,8 @@ export interface IntArray {
   readonly shape: readonly number[];
   /** Integer mantissas, row-major. */
   readonly values: Float64Array;
+  /** Bits per weight as trained, where the type is wider (auto_po2: the integers before their channel's shift). */
+  readonly bits?: number;
 }
 
 export interface DeployedLinear {
@@ -54,6 +62,9 @@ export function deployedWeights(
       const w = effectiveWeights(l, i, vars[i], undefined, bn);
       const ints = (t: tf.Tensor, q: typeof l.kernelQuantizer): IntArray => {
         const spec = toQuantizerSpec(q);
+        if (spec.quantizer === "quantized_bits" && spec.alpha === "auto_po2") {
+          return po2Ints(autoPo2(t.dataSync(), t.shape, spec.bits, spec.integer), t.shape, spec.bits);
+        }
         const g = quantizerGrid(spec);
         return {
           type: quantizerFixedType(spec),
@@ -66,6 +77,24 @@ export function deployedWeights(
     });
   });
   return out;
+}
+
+/**
+ * auto_po2 weights as mantissas of one fixed-point type: the finest channel's exponent sets the
+ * fractional bits, and coarser channels' integers are shifted up to it, so every value
+ * z * 2^exponent is exact. Channels whose integers are all zero do not widen the type.
+ */
+export function po2Ints(q: Po2Quantized, shape: readonly number[], bits: number): IntArray {
+  const used = new Uint8Array(q.channels);
+  for (let i = 0; i < q.z.length; i++) if (q.z[i] !== 0) used[i % q.channels] = 1;
+  let f = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < q.channels; c++) if (used[c]) f = Math.max(f, -q.exponent[c]);
+  if (!Number.isFinite(f)) f = 0;
+  const values = Float64Array.from(q.z, (z, i) => (z === 0 ? 0 : z * 2 ** (q.exponent[i % q.channels] + f)));
+  let max = 1;
+  for (const v of values) max = Math.max(max, Math.abs(v));
+  const width = Math.ceil(Math.log2(max + 1)) + 1;
+  return { type: fixedType(true, width, width - f, "RND_CONV", "SAT"), shape, values, bits };
 }
 
 interface State {

@@ -168,7 +168,7 @@ export function weightCounts(deployed: readonly (DeployedLinear | undefined)[]):
       for (const v of a.values) {
         if (v !== 0) {
           nonZeroWeights++;
-          weightBits += a.type.width;
+          weightBits += a.bits ?? a.type.width;
         }
       }
     }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/config/load.js";
-import { loadStudentConfig } from "../../../src/config/student.js";
+import { loadStudentConfig, type QuantizerConfig, toQuantizerSpec } from "../../../src/config/student.js";
 
 const dir = mkdtempSync(join(tmpdir(), "student-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,8 +68,25 @@ describe("student configs", () => {
         /layers\[1\]\.activation\.integer: found 11, expected at most bits \(10\)/,
       ],
       [
-        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, alpha: "auto_po2" } }, head[1]] },
-        /layers\[0\]\.kernelQuantizer\.alpha: found "auto_po2", expected 1 \(per-channel scales/,
+        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, alpha: "auto" } }, head[1]] },
+        /layers\[0\]\.kernelQuantizer\.alpha: found "auto", expected 1 or "auto_po2" \(only power-of-two scales/,
+      ],
+      [
+        { layers: [{ ...head[0], kernelQuantizer: { ...bitsQ, alpha: 0.5 } }, head[1]] },
+        /layers\[0\]\.kernelQuantizer\.alpha: found 0.5, expected 1 or "auto_po2"/,
+      ],
+      [
+        {
+          layers: [
+            { ...head[0], kernelQuantizer: { ...bitsQ, alpha: "auto_po2", keepNegative: 0 } },
+            head[1],
+          ],
+        },
+        /layers\[0\]\.kernelQuantizer\.keepNegative: found 0, expected 1 \("auto_po2" quantizes symmetrically/,
+      ],
+      [
+        { layers: [head[0], { type: "qactivation", activation: { ...bitsQ, alpha: "auto_po2" } }] },
+        /layers\[1\]\.activation\.alpha: found "auto_po2", expected 1 \(per-channel power-of-two scales are for kernels and biases/,
       ],
       [{ layers: [head[0]] }, /layers\[0\]: the output is not quantized, expected a final qactivation/],
       [
@@ -104,5 +121,25 @@ describe("student configs", () => {
       expect(f).toThrow(ConfigError);
       expect(f).toThrow(message);
     }
+  });
+
+  it("accepts auto_po2 on kernels and biases, which implies symmetric as in QKeras", () => {
+    const po2 = { ...bitsQ, alpha: "auto_po2" };
+    const c = load({
+      layers: [
+        { type: "qdense", units: 4, kernelQuantizer: po2, biasQuantizer: po2 },
+        { type: "qactivation", activation: reluQ },
+        ...head,
+      ],
+    })() as { layers: { kernelQuantizer?: object }[] };
+    expect(c.layers[0].kernelQuantizer).toMatchObject({ alpha: "auto_po2", symmetric: 0 });
+    expect(toQuantizerSpec(c.layers[0].kernelQuantizer as QuantizerConfig)).toEqual({
+      quantizer: "quantized_bits",
+      bits: 8,
+      integer: 1,
+      symmetric: 1,
+      keepNegative: 1,
+      alpha: "auto_po2",
+    });
   });
 });

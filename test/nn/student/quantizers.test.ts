@@ -4,6 +4,7 @@ import { formatFixedType, quantize } from "../../../src/fixed/index.js";
 import { selectBackend } from "../../../src/nn/backend.js";
 import { QUANTIZE_STE } from "../../../src/nn/kernels/index.js";
 import {
+  autoPo2,
   compositeQuantizer,
   type QuantizerSpec,
   quantizeMantissa,
@@ -12,6 +13,7 @@ import {
   roundHalfEven,
   tfQuantizer,
 } from "../../../src/nn/quant/quantizers.js";
+import { po2Ints } from "../../../src/nn/student/exact.js";
 import { rng } from "../../../src/util/rng.js";
 
 const bits = (b: number, i: number, symmetric: 0 | 1 = 0, keepNegative: 0 | 1 = 1): QuantizerSpec => ({
@@ -161,5 +163,74 @@ describe("QKeras quantizers", () => {
       expect(profile.kernels.map((k) => k.name)).not.toContain("Round");
     }
     await selectBackend("wasm");
+  });
+});
+
+describe("auto_po2 (per-channel power-of-two scales)", () => {
+  const po2 = (b: number, i: number): QuantizerSpec => ({ ...bits(b, i, 1), alpha: "auto_po2" });
+
+  it("follows QKeras' iteration per output channel (worked by hand)", () => {
+    // Kernel [3, 2], bits 4 (levels 15, |z| <= 7). Channel 0 = [0.5, -0.25, 0.125]: the range
+    // 0.75 / 15 gives 2^-4; |x| / 2^-4 = 8, 4, 2, so z = 7 (clipped), -4, 2, and
+    // sum(xz) / sum(zz) = 4.75 / 69 keeps 2^-4. Channel 1 = [3, -1, 0]: 4 / 15 gives 2^-2 and
+    // z = 7, -4, 0; 25 / 65 moves the scale to 2^-1, where z = 6, -2, 0 and 20 / 40 stays.
+    const q = autoPo2([0.5, 3, -0.25, -1, 0.125, 0], [3, 2], 4, 0);
+    expect(Array.from(q.z)).toEqual([7, 6, -4, -2, 2, 0]);
+    expect(Array.from(q.exponent)).toEqual([-4, -1]);
+    expect(q.channels).toBe(2);
+    // integer = 1 only moves the exponents; a 1-D tensor (a bias) has one scale.
+    const q1 = autoPo2([1, 6, -0.5, -2, 0.25, 0], [3, 2], 4, 1);
+    expect(Array.from(q1.z)).toEqual(Array.from(q.z));
+    expect(Array.from(q1.exponent)).toEqual([-3, 0]);
+    const b = autoPo2([0.5, -0.25, 0.125], [3], 4, 0);
+    expect(Array.from(b.exponent)).toEqual([-4]);
+    expect(Array.from(b.z)).toEqual([7, -4, 2]);
+  });
+
+  it("keeps integers within the symmetric range and exports them exactly in one type", () => {
+    const r = rng(5);
+    const shape = [9, 8];
+    // Channels of very different magnitudes, one all zero, ties and negatives.
+    const x = Float32Array.from({ length: 72 }, (_, i) =>
+      i % 8 === 3 ? 0 : (r.next() - 0.5) * 2 ** ((i % 8) - 4) * (i % 5 === 0 ? 3 : 1),
+    );
+    for (const b of [2, 4, 8, 12]) {
+      const q = autoPo2(x, shape, b, 0);
+      const zmax = 2 ** (b - 1) - 1;
+      for (const z of q.z) expect(Math.abs(z) <= zmax && Number.isInteger(z)).toBe(true);
+      const ints = po2Ints(q, shape, b);
+      expect(ints.bits).toBe(b);
+      expect(ints.type.signed).toBe(true);
+      const f = ints.type.width - ints.type.int;
+      for (let i = 0; i < x.length; i++) {
+        const value = q.z[i] * 2 ** q.exponent[i % 8];
+        expect(ints.values[i] * 2 ** -f).toBe(value);
+        expect(Number.isInteger(ints.values[i])).toBe(true);
+        expect(Math.abs(ints.values[i])).toBeLessThan(2 ** (ints.type.width - 1));
+      }
+      // The all-zero channel (exponent -23) does not widen the type.
+      expect(q.exponent[3]).toBe(-23);
+      expect(f).toBeLessThan(23);
+    }
+    // Weights near zero quantize to zero, as pruned ones must.
+    expect(autoPo2([0, 0.5, 0.001], [3], 4, 0).z[0]).toBe(0);
+  });
+
+  it("trains through a straight-through gradient and forwards autoPo2's values", () => {
+    const xs = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i) * (1 + (i % 3)));
+    const dy = tf.tensor2d(
+      Float32Array.from({ length: 24 }, (_, i) => i - 7),
+      [8, 3],
+    );
+    const { y, g } = tf.tidy(() => {
+      const x = tf.tensor2d(xs, [8, 3]);
+      const q = tfQuantizer(po2(6, 1));
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(q(t), dy)))(x);
+      return { y: q(x).dataSync(), g: grad.dataSync() };
+    });
+    const ref = autoPo2(xs, [8, 3], 6, 1);
+    expect(Array.from(y)).toEqual(Array.from(ref.z, (z, i) => z * 2 ** ref.exponent[i % 3]));
+    expect(Array.from(g)).toEqual(Array.from(dy.dataSync()));
+    dy.dispose();
   });
 });
