@@ -10,7 +10,7 @@ const root = mkdtempSync(join(tmpdir(), "distill-run-"));
 const q = (bits: number, integer: number) => ({ quantizer: "quantized_bits", bits, integer });
 // The deployed student (s2) scales its first kernel per channel by powers of two (auto_po2), so
 // that path too runs from training to Verilator.
-const student = (name: string, units: number, alpha = 1) => ({
+const student = (name: string, units: number, alpha: number | string = 1) => ({
   name,
   layers: [
     { type: "qdense", units, kernelQuantizer: { ...q(4, 0), alpha }, biasQuantizer: q(6, 3) },

@@ -3,4 +3,5 @@ export * from "./export.js";
 export * from "./model.js";
 export * from "./prune.js";
 export * from "./scan.js";
+export * from "./tfjs.js";
 export * from "./train.js";

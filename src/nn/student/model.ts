@@ -319,52 +319,58 @@ export function forwardLayers(
   upTo: number,
 ): tf.Tensor {
   const vars = layerVars(m, tensors);
-  const n = input.shape[0];
   let x = input;
   // Until the first linear layer, x is (a reshape of) the input, which needs no gradient.
   let mm = matMulConstantInput;
   m.config.layers.slice(0, upTo).forEach((l, i) => {
-    switch (l.type) {
-      case "qdense":
-      case "qdense_batchnorm":
-      case "qconv2d": {
-        const w = effectiveWeights(l, i, vars[i], x, o.bn, mm);
-        const kernel = o.quantize ? tfQuantizer(toQuantizerSpec(l.kernelQuantizer))(w.kernel) : w.kernel;
-        x =
-          l.type === "qconv2d"
-            ? tf.conv2d(
-                x as tf.Tensor4D,
-                kernel as tf.Tensor4D,
-                [...l.strides] as [number, number],
-                l.padding,
-              )
-            : mm(x as tf.Tensor2D, kernel as tf.Tensor2D);
-        mm = plainMatMul;
-        if (w.bias) {
-          const bq = l.biasQuantizer;
-          x = tf.add(x, o.quantize && bq ? tfQuantizer(toQuantizerSpec(bq))(w.bias) : w.bias);
-        }
-        break;
-      }
-      case "qactivation":
-        x = o.quantize
-          ? tfQuantizer(toQuantizerSpec(l.activation))(x)
-          : l.activation.quantizer === "quantized_relu"
-            ? tf.relu(x)
-            : x;
-        break;
-      case "avgpool2d":
-        x = tf.avgPool(x as tf.Tensor4D, l.pool, l.pool, "valid");
-        break;
-      case "flatten":
-        x = tf.reshape(x, [n, -1]);
-        break;
-      case "reshape":
-        x = tf.reshape(x, [n, ...l.shape]);
-        break;
-    }
+    x = applyLayer(l, i, vars[i], x, o, mm);
+    if (l.type === "qdense" || l.type === "qdense_batchnorm" || l.type === "qconv2d") mm = plainMatMul;
   });
   return x;
+}
+
+/**
+ * One layer of the forward pass on `x` with its variables (kernel, bias, gamma, beta). Also the
+ * `call` of the saved TensorFlow.js model's layers (tfjs.ts), so both compute the same numbers.
+ */
+export function applyLayer(
+  l: StudentLayer,
+  i: number,
+  vars: Record<string, tf.Tensor>,
+  x: tf.Tensor,
+  o: ForwardOptions,
+  mm: MatMul = plainMatMul,
+): tf.Tensor {
+  const n = x.shape[0];
+  switch (l.type) {
+    case "qdense":
+    case "qdense_batchnorm":
+    case "qconv2d": {
+      const w = effectiveWeights(l, i, vars, x, o.bn, mm);
+      const kernel = o.quantize ? tfQuantizer(toQuantizerSpec(l.kernelQuantizer))(w.kernel) : w.kernel;
+      let y =
+        l.type === "qconv2d"
+          ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, [...l.strides] as [number, number], l.padding)
+          : mm(x as tf.Tensor2D, kernel as tf.Tensor2D);
+      if (w.bias) {
+        const bq = l.biasQuantizer;
+        y = tf.add(y, o.quantize && bq ? tfQuantizer(toQuantizerSpec(bq))(w.bias) : w.bias);
+      }
+      return y;
+    }
+    case "qactivation":
+      return o.quantize
+        ? tfQuantizer(toQuantizerSpec(l.activation))(x)
+        : l.activation.quantizer === "quantized_relu"
+          ? tf.relu(x)
+          : x;
+    case "avgpool2d":
+      return tf.avgPool(x as tf.Tensor4D, l.pool, l.pool, "valid");
+    case "flatten":
+      return tf.reshape(x, [n, -1]);
+    case "reshape":
+      return tf.reshape(x, [n, ...l.shape]);
+  }
 }
 
 /**

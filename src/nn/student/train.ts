@@ -25,6 +25,7 @@ import {
   studentModel,
 } from "./model.js";
 import { idleUnits, pruningHook } from "./prune.js";
+import { saveStudentLayersModel } from "./tfjs.js";
 
 /** Quantization-aware training (default) or post-training quantization of a float student. */
 export type StudentMode = "qat" | "ptq";
@@ -150,6 +151,12 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     mode,
     seed: o.seed,
     dataset: o.fingerprint,
+  });
+  await saveStudentLayersModel(modelDir, m, result.params, bnStats, {
+    name: o.config.name,
+    mode,
+    seed: o.seed,
+    input: "counts x 2^-frac(input.type), shaped input.shape",
   });
   const irFile = join(o.dir, "student.ir.json");
   writeModel(irFile, ir);

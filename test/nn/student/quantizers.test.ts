@@ -167,7 +167,14 @@ describe("QKeras quantizers", () => {
 });
 
 describe("auto_po2 (per-channel power-of-two scales)", () => {
-  const po2 = (b: number, i: number): QuantizerSpec => ({ ...bits(b, i, 1), alpha: "auto_po2" });
+  const po2 = (b: number, i: number): QuantizerSpec => ({
+    quantizer: "quantized_bits",
+    bits: b,
+    integer: i,
+    symmetric: 1,
+    keepNegative: 1,
+    alpha: "auto_po2",
+  });
 
   it("follows QKeras' iteration per output channel (worked by hand)", () => {
     // Kernel [3, 2], bits 4 (levels 15, |z| <= 7). Channel 0 = [0.5, -0.25, 0.125]: the range

@@ -29,6 +29,7 @@ import {
   pruningHook,
   sparsityAt,
 } from "../../../src/nn/student/prune.js";
+import { loadStudentLayersModel } from "../../../src/nn/student/tfjs.js";
 import { loadStudent, readTargets, studentScores, trainStudent } from "../../../src/nn/student/train.js";
 import { memoryStream } from "../../../src/nn/train/data.js";
 import { rng } from "../../../src/util/rng.js";
@@ -97,6 +98,14 @@ describe("student training", () => {
     const saved = loadStudent(r.modelDir);
     expect(saved.params).toEqual(r.params);
     expect(saved.bnStats).toEqual(r.bnStats);
+    // The same folder holds it as a TensorFlow.js layers model, which predicts the same numbers.
+    const { model, metadata } = await loadStudentLayersModel(r.modelDir);
+    expect(metadata).toMatchObject({ kind: "student", name: "cicada-v1", mode: "qat", seed: 3 });
+    const viaTfjs = tf.tidy(() =>
+      (model.predict(studentInput(r.model, events.et, events.count)) as tf.Tensor).dataSync(),
+    );
+    model.dispose();
+    expect(Array.from(viaTfjs)).toEqual(Array.from(graph));
   });
 
   it("prunes kernels to the target sparsity with exact zeros in the export", async () => {
