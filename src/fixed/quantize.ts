@@ -125,3 +125,58 @@ export function castIsExact(lo: bigint, hi: bigint, fromFrac: number, to: FixedT
   const s = BigInt(-shift);
   return lo << s >= minMantissa(to) && hi << s <= maxMantissa(to);
 }
+
+/**
+ * `numberQuantizer` over a range of an array, in place or into another: for i in
+ * [from, to), dst[i] = cast(relu ? max(src[i], 0) : src[i]). The loops are written out per
+ * case (plain scaling, truncation, ties-to-even) with no call per element: a call through a
+ * closure whose code is shared by every layer's cast cannot be inlined once the layers' casts
+ * differ, and then costs more than the arithmetic. Other rounding modes call the scalar cast.
+ */
+export function arrayQuantizer(
+  fromFrac: number,
+  to: FixedType,
+  relu = false,
+): (src: Float64Array, dst: Float64Array, from: number, end: number) => void {
+  const scalar = numberQuantizer(fromFrac, to);
+  const shift = fromFrac - frac(to);
+  const lo = Number(minMantissa(to));
+  const hi = Number(maxMantissa(to));
+  const floor = relu ? 0 : Number.NEGATIVE_INFINITY;
+  if (shift <= 0) {
+    const scale = 2 ** -shift;
+    return (src, dst, from, end) => {
+      for (let i = from; i < end; i++) {
+        const v = src[i] < floor ? 0 : src[i];
+        const q = v * scale;
+        dst[i] = q >= lo && q <= hi ? q : scalar(v);
+      }
+    };
+  }
+  const div = 2 ** shift;
+  const half = div / 2;
+  if (to.round === "TRN") {
+    return (src, dst, from, end) => {
+      for (let i = from; i < end; i++) {
+        const v = src[i] < floor ? 0 : src[i];
+        const q = Math.floor(v / div);
+        dst[i] = q >= lo && q <= hi ? q : scalar(v);
+      }
+    };
+  }
+  if (to.round === "RND_CONV") {
+    return (src, dst, from, end) => {
+      for (let i = from; i < end; i++) {
+        const v = src[i] < floor ? 0 : src[i];
+        let q = Math.floor(v / div);
+        const rem = v - q * div;
+        // q & 1 keeps the parity of any integer below 2^53 (ToInt32 is modulo 2^32).
+        if (rem > half || (rem === half && (q & 1) !== 0)) q += 1;
+        dst[i] = q >= lo && q <= hi ? q : scalar(v);
+      }
+    };
+  }
+  return (src, dst, from, end) => {
+    for (let i = from; i < end; i++) dst[i] = scalar(src[i] < floor ? 0 : src[i]);
+  };
+}

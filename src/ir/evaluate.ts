@@ -1,5 +1,6 @@
 import { match } from "ts-pattern";
 import {
+  arrayQuantizer,
   castIsExact,
   type FixedType,
   frac,
@@ -10,8 +11,8 @@ import {
 } from "../fixed/index.js";
 import { IrError } from "./errors.js";
 import { analyzeModel, type LinearAnalysis, type ModelAnalysis } from "./range.js";
-import type { ModelIR } from "./types.js";
-import { size } from "./validate.js";
+import type { Conv2dLayer, ModelIR } from "./types.js";
+import { padBefore, size } from "./validate.js";
 
 /**
  * The bit-exact integer evaluator: the reference every other representation is checked
@@ -46,7 +47,10 @@ export function compileModel(model: ModelIR): CompiledModel {
   const steps = analysis.layers.map((a): Step => {
     const rows = size(a.outShape);
     const inFrac = frac(a.inType);
-    if (a.linear) return linearStep(a.linear, rows, a.outType);
+    if (a.linear) {
+      const conv = a.layer.op === "conv2d" ? convGeometry(a.layer, a.inShape, a.outShape) : undefined;
+      return linearStep(a.linear, rows, a.outType, conv);
+    }
     return match(a.layer)
       .with({ op: "relu" }, (l) => elementwise(rows, inFrac, l.output, true))
       .with({ op: "cast" }, (l) => elementwise(rows, inFrac, l.output, false))
@@ -72,18 +76,115 @@ export function compileModel(model: ModelIR): CompiledModel {
 }
 
 function elementwise(rows: number, inFrac: number, out: FixedType, relu: boolean): Step {
-  const q = numberQuantizer(inFrac, out);
+  const cast = arrayQuantizer(inFrac, out, relu);
   return {
     number: (x, n) => {
       const y = new Float64Array(n * rows);
-      for (let i = 0; i < y.length; i++) y[i] = q(relu && x[i] < 0 ? 0 : x[i]);
+      cast(x, y, 0, y.length);
       return y;
     },
     bigint: (x) => x.map((v) => quantize(relu && v < 0n ? 0n : v, inFrac, out)),
   };
 }
 
-function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
+/** A convolution's geometry and its non-zero taps, for the structured number kernel. */
+interface ConvGeometry {
+  readonly inputs: number;
+  readonly rows: number;
+  readonly filters: number;
+  readonly ow: number;
+  /** Per tap: filter, weight mantissa, first input index (at oy0, ox0), output ranges. */
+  readonly o: Int32Array;
+  readonly w: Float64Array;
+  readonly oy0: Int32Array;
+  readonly oy1: Int32Array;
+  readonly ox0: Int32Array;
+  readonly ox1: Int32Array;
+  readonly in0: Int32Array;
+  /** Input index steps per output row and per output column. */
+  readonly rowStep: number;
+  readonly colStep: number;
+}
+
+function convGeometry(l: Conv2dLayer, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
+  const [h, w, c] = inShape;
+  const [oh, ow, f] = outShape;
+  const [kh, kw] = l.kernel;
+  const [sh, sw] = l.stride;
+  const py = padBefore(h, kh, sh, l.padding);
+  const px = padBefore(w, kw, sw, l.padding);
+  const taps: number[][] = [];
+  // Output positions whose tap lands inside the image: 0 <= o * s + d - p < size.
+  const first = (d: number, p: number, s: number) => Math.max(0, Math.ceil((p - d) / s));
+  const last = (d: number, p: number, s: number, size: number, out: number) =>
+    Math.min(out - 1, Math.floor((size - 1 + p - d) / s));
+  for (let dy = 0; dy < kh; dy++)
+    for (let dx = 0; dx < kw; dx++)
+      for (let ci = 0; ci < c; ci++)
+        for (let o = 0; o < f; o++) {
+          const wv = l.weights.values[((dy * kw + dx) * c + ci) * f + o];
+          const y0 = first(dy, py, sh);
+          const y1 = last(dy, py, sh, h, oh);
+          const x0 = first(dx, px, sw);
+          const x1 = last(dx, px, sw, w, ow);
+          if (wv === 0 || y0 > y1 || x0 > x1) continue;
+          taps.push([o, wv, y0, y1, x0, x1, ((y0 * sh + dy - py) * w + (x0 * sw + dx - px)) * c + ci]);
+        }
+  const col = (k: number) => Int32Array.from(taps, (t) => t[k]);
+  return {
+    inputs: h * w * c,
+    rows: oh * ow * f,
+    filters: f,
+    ow,
+    o: col(0),
+    w: Float64Array.from(taps, (t) => t[1]),
+    oy0: col(2),
+    oy1: col(3),
+    ox0: col(4),
+    ox1: col(5),
+    in0: col(6),
+    rowStep: sh * w * c,
+    colStep: sw * c,
+  };
+}
+
+/**
+ * Convolution by taps: each non-zero weight multiplies a strided window of the input into the
+ * outputs it reaches, instead of gathering every output's inputs through the sparse form's
+ * column indices. Integer sums below 2^53 are exact in any order, so the bits do not change.
+ */
+function convNumberKernel(
+  g: ConvGeometry,
+  weightScale: number,
+  bias: Float64Array,
+  finish: (y: Float64Array) => Float64Array,
+): (x: Float64Array, n: number) => Float64Array {
+  const { rows, inputs, filters, ow, o, oy0, oy1, ox0, ox1, in0, rowStep, colStep } = g;
+  const w = Float64Array.from(g.w, (v) => v * weightScale);
+  const taps = w.length;
+  const acc = new Float64Array(rows);
+  return (x, n) => {
+    const y = new Float64Array(n * rows);
+    for (let e = 0; e < n; e++) {
+      acc.set(bias);
+      const xb = e * inputs;
+      for (let t = 0; t < taps; t++) {
+        const wt = w[t];
+        const cols = ox1[t] - ox0[t] + 1;
+        let xr = xb + in0[t];
+        for (let oy = oy0[t]; oy <= oy1[t]; oy++, xr += rowStep) {
+          let a = (oy * ow + ox0[t]) * filters + o[t];
+          let xi = xr;
+          for (let k = 0; k < cols; k++, a += filters, xi += colStep) acc[a] += wt * x[xi];
+        }
+      }
+      y.set(acc, e * rows);
+    }
+    return finish(y);
+  };
+}
+
+function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: ConvGeometry): Step {
   const { form, sumFrac, accum, product, exactProductFrac } = a;
   const { rowPtr, col, inputs } = form;
   const productFrac = frac(product);
@@ -103,11 +204,19 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
   const castProduct = numberQuantizer(exactProductFrac, product);
   const rawWeight = form.weight;
   const productScale = 2 ** (sumFrac - productFrac);
-  const toAccum = numberQuantizer(sumFrac, accum);
-  const toOut = accumIsExact ? numberQuantizer(sumFrac, out) : numberQuantizer(frac(accum), out);
-  const finish = accumIsExact ? toOut : (v: number) => toOut(toAccum(v));
+  // The kernels below write exact sums; `finish` then casts them in place (to the accumulator
+  // type, unless that is exact, and to the output type), one array pass each.
+  const toAccum = arrayQuantizer(sumFrac, accum);
+  const toOut = accumIsExact ? arrayQuantizer(sumFrac, out) : arrayQuantizer(frac(accum), out);
+  const finish = (y: Float64Array): Float64Array => {
+    if (!accumIsExact) toAccum(y, y, 0, y.length);
+    toOut(y, y, 0, y.length);
+    return y;
+  };
   let number: (x: Float64Array, n: number) => Float64Array;
-  if (!productIsExact) {
+  if (productIsExact && conv) {
+    number = convNumberKernel(conv, 2 ** (sumFrac - exactProductFrac), bias, finish);
+  } else if (!productIsExact) {
     number = (x, n) => {
       const y = new Float64Array(n * rows);
       for (let e = 0; e < n; e++) {
@@ -116,10 +225,10 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
           let s = bias[r];
           for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++)
             s += castProduct(x[xb + col[k]] * rawWeight[k]) * productScale;
-          y[e * rows + r] = finish(s);
+          y[e * rows + r] = s;
         }
       }
-      return y;
+      return finish(y);
     };
   } else if (weight.length * 4 >= rows * inputs) {
     // Mostly non-zero (dense layers): rows in groups of eight with weights interleaved, so
@@ -170,9 +279,9 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
           sums[o + 6] = s6;
           sums[o + 7] = s7;
         }
-        for (let r = 0; r < rows; r++) y[e * rows + r] = finish(sums[r]);
+        for (let r = 0; r < rows; r++) y[e * rows + r] = sums[r];
       }
-      return y;
+      return finish(y);
     };
   } else {
     number = (x, n) => {
@@ -182,10 +291,10 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType): Step {
         for (let r = 0; r < rows; r++) {
           let s = bias[r];
           for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) s += x[xb + col[k]] * weight[k];
-          y[e * rows + r] = finish(s);
+          y[e * rows + r] = s;
         }
       }
-      return y;
+      return finish(y);
     };
   }
 

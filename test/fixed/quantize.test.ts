@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  arrayQuantizer,
   castIsExact,
   type FixedType,
   fixedType,
@@ -42,6 +43,16 @@ describe("quantize: every mode on every value of small widths", () => {
             );
           }
           checked++;
+        }
+        // The array form, plain and with a ReLU in front, over the same 81 mantissas.
+        const src = Float64Array.from({ length: 81 }, (_, i) => i - 40);
+        for (const relu of [false, true]) {
+          const dst = new Float64Array(83).fill(7);
+          arrayQuantizer(fromFrac, to, relu)(src, dst, 1, 80);
+          const want = Array.from(src, (m, i) =>
+            i >= 1 && i < 80 ? Number(referenceCast(BigInt(relu && m < 0 ? 0 : m), fromFrac, to)) : 7,
+          );
+          expect(Array.from(dst.subarray(0, 81), (v) => v + 0)).toEqual(want.map((v) => v + 0));
         }
       }
       expect(checked).toBe(targets.length * 81);
