@@ -93,4 +93,35 @@ describe("bit-width scan", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("scans auto_po2 kernels, counting each weight at its quantizer's bits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "scan-po2-"));
+    try {
+      const po2 = {
+        ...config,
+        training: { ...config.training, epochs: 2 },
+        layers: config.layers.map((l) =>
+          "kernelQuantizer" in l ? { ...l, kernelQuantizer: { ...l.kernelQuantizer, alpha: "auto_po2" } } : l,
+        ),
+      };
+      const points = await scanBits({
+        config: studentSchema.parse(po2),
+        data: memoryStream(events),
+        targets,
+        fingerprint: fingerprintCounts(events.et, events.count),
+        evaluation: { et: events.et, count: events.count, targets },
+        dir,
+        bits: [4],
+        over: "weights",
+        seed: 2,
+        backend: "wasm",
+        workers: 0,
+      });
+      // Kernels count 4 bits each even where their exported type is wider; biases have no po2.
+      expect(points[0].weightBits).toBe(points[0].nonZeroWeights * 4);
+      expect(Number.isFinite(points[0].pearson)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
