@@ -18,7 +18,7 @@ import {
   writeChunks,
   writeScores,
 } from "./data/index.js";
-import { allowedEvents, evaluateScoresFile } from "./eval/index.js";
+import { allowedEvents, type EvalMetrics, evaluateScoresFile, workingPointNotes } from "./eval/index.js";
 import { frac } from "./fixed/index.js";
 import { compileModel, readModel } from "./ir/index.js";
 import { type BackendName, describeBackend, selectBackend } from "./nn/backend.js";
@@ -494,11 +494,7 @@ export async function runPipeline(
   };
 }
 
-function formatSummary(
-  s: ReturnType<typeof reportSummary>,
-  m: { readonly rates_khz: readonly number[]; readonly rate_mhz: number; readonly background_events: number },
-  deployed: string,
-): string {
+function formatSummary(s: ReturnType<typeof reportSummary>, m: EvalMetrics, deployed: string): string {
   const lines: string[] = [];
   const rates = m.rates_khz;
   if (s.efficiency) {
@@ -514,6 +510,9 @@ function formatSummary(
           `${m === "student" ? `${deployed} (deployed)` : m} ${(per[m] ?? []).map((e) => (e * 100).toFixed(1)).join("/")}%`,
       );
       lines.push(`  ${signal.padEnd(18)} ${cells.join("   ")}`);
+    }
+    for (const note of workingPointNotes(m, (n) => (n === "student" ? `${deployed} (deployed)` : n))) {
+      lines.push(`  note: ${note}`);
     }
   }
   if (s.latency) {

@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import { type EvalMetrics, evaluateScoresFile, metricsToJson } from "../eval/index.js";
+import { type EvalMetrics, evaluateScoresFile, metricsToJson, workingPointNotes } from "../eval/index.js";
 import { writeReport } from "../report/index.js";
 import { readDesignReport } from "../rtl/report.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -47,6 +47,7 @@ export function formatMetrics(m: EvalMetrics): string {
     const t = m.models[n].fixed_type;
     if (t) out.push(`${n} scores and thresholds are integer mantissas of ${t}`);
   }
+  for (const note of workingPointNotes(m)) out.push(`note: ${note}`);
   const signals = Object.entries(m.signals);
   if (signals.length) {
     out.push(

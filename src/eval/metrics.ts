@@ -1,6 +1,6 @@
 import { UserError } from "../util/errors.js";
 import { pearson, spearman, triggerOverlap } from "./agreement.js";
-import { DEFAULT_RATES_KHZ, efficiency, thresholdAtRate, ZERO_BIAS_RATE_MHZ } from "./rate.js";
+import { allowedEvents, DEFAULT_RATES_KHZ, efficiency, thresholdAtRate, ZERO_BIAS_RATE_MHZ } from "./rate.js";
 import { FAULT_SAMPLES, type RegionContribution, topRegions } from "./regions.js";
 import { auc, sortedScores } from "./roc.js";
 
@@ -34,6 +34,8 @@ export interface ThresholdJson {
   readonly threshold: number | null;
   readonly background_passed: number;
   readonly achieved_rate_khz: number;
+  /** Background events whose score equals the threshold (they do not trigger). */
+  readonly background_tied: number;
 }
 
 export interface ScoreSummary {
@@ -95,6 +97,42 @@ export interface EvalMetrics {
 /** The scored events cannot be evaluated as given (no background, mismatched lengths). */
 export class EvaluationError extends UserError {
   override readonly name = "EvaluationError";
+}
+
+/** How many of the ascending `sorted` equal `v` (binary search for the first, then a count). */
+function countEqual(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  let k = 0;
+  while (lo + k < sorted.length && sorted[lo + k] === v) k++;
+  return k;
+}
+
+/**
+ * Sentences for the working points a model cannot reach: where background events tie at the
+ * threshold so that fewer than half of the events the rate allows pass (the achieved rate is
+ * then well below the target and every efficiency there is understated). A tie at the model's
+ * largest score means its output saturates on part of the background.
+ */
+export function workingPointNotes(m: EvalMetrics, label: (model: string) => string = (n) => n): string[] {
+  const notes: string[] = [];
+  for (const [name, mm] of Object.entries(m.models)) {
+    for (const t of mm.thresholds) {
+      const allowed = allowedEvents(t.rate_khz, m.background_events, m.rate_mhz);
+      if (t.threshold === null || allowed < 2 || 2 * t.background_passed >= allowed) continue;
+      const top =
+        t.threshold === mm.background.max ? ", its largest score on background (a saturated output)" : "";
+      notes.push(
+        `${label(name)} at ${t.rate_khz} kHz: ${t.background_tied} background events tie at its threshold ${t.threshold}${top}, so it passes ${t.background_passed} of the ${allowed} allowed (${t.achieved_rate_khz.toFixed(2)} kHz) and its efficiencies there are understated`,
+      );
+    }
+  }
+  return notes;
 }
 
 function summary(sorted: Float64Array): ScoreSummary {
@@ -176,6 +214,7 @@ export function evaluateScores(data: ScoredEvents, o: EvalOptions = {}): EvalMet
           threshold: Number.isFinite(p.threshold) ? p.threshold : null,
           background_passed: p.passed,
           achieved_rate_khz: p.rateKhz,
+          background_tied: countEqual(bgSorted.get(n)!, p.threshold),
         })),
         background: summary(bgSorted.get(n)!),
         all: summary(sortedScores(data.scores[n])),

@@ -13,6 +13,7 @@ import {
   thresholdAtRate,
   topRegions,
   triggerOverlap,
+  workingPointNotes,
 } from "../../src/eval/index.js";
 
 const trapezoid = (x: Float64Array, y: Float64Array) => {
@@ -146,8 +147,8 @@ describe("evaluateScores", () => {
     expect(m.background_events).toBe(10);
     expect(m.rate_step_khz).toBe(100);
     expect(m.models.teacher.thresholds).toEqual([
-      { rate_khz: 100, threshold: 9, background_passed: 1, achieved_rate_khz: 100 },
-      { rate_khz: 300, threshold: 7, background_passed: 3, achieved_rate_khz: 300 },
+      { rate_khz: 100, threshold: 9, background_passed: 1, achieved_rate_khz: 100, background_tied: 1 },
+      { rate_khz: 300, threshold: 7, background_passed: 3, achieved_rate_khz: 300, background_tied: 1 },
     ]);
     expect(m.models.student.thresholds.map((t) => t.threshold)).toEqual([9, 7]);
     expect(m.models.teacher.background).toEqual({ min: 1, max: 10, mean: 5.5, median: 5.5 });
@@ -181,6 +182,32 @@ describe("evaluateScores", () => {
     expect(m.signals).toEqual({});
     expect(m.models.teacher.thresholds[0].threshold).toBe(11);
     expect(m.agreement).toBeUndefined();
+  });
+
+  it("notes working points a tie keeps far below their rate, such as a saturated output", () => {
+    // 100,000 background events at 28.61 MHz: 3 kHz allows 10. "flat" saturates: its top 1,000
+    // events all score 99,000, so its threshold is that score and nothing passes.
+    const n = 100_000;
+    const good = Float64Array.from({ length: n }, (_, i) => i);
+    const flat = good.map((v) => Math.min(v, 99_000));
+    // A few ties just below the rate are normal for discrete scores and are not noted.
+    const steps = good.map((v) => (v >= n - 12 ? n - 12 : v));
+    const m = evaluateScores({ scores: { good, flat, steps } }, { ratesKhz: [3] });
+    expect(m.models.flat.thresholds[0]).toMatchObject({
+      threshold: 99_000,
+      background_passed: 0,
+      background_tied: 1000,
+    });
+    expect(m.models.steps.thresholds[0]).toMatchObject({ background_passed: 0, background_tied: 12 });
+    expect(m.models.good.thresholds[0]).toMatchObject({ background_passed: 10, background_tied: 1 });
+    const notes = workingPointNotes(m, (x) => `model ${x}`);
+    expect(notes).toEqual([
+      "model flat at 3 kHz: 1000 background events tie at its threshold 99000, its largest score on background (a saturated output), so it passes 0 of the 10 allowed (0.00 kHz) and its efficiencies there are understated",
+      "model steps at 3 kHz: 12 background events tie at its threshold 99988, its largest score on background (a saturated output), so it passes 0 of the 10 allowed (0.00 kHz) and its efficiencies there are understated",
+    ]);
+    // Ties that still pass at least half of the allowed events are not worth a note.
+    const near = good.map((v) => (v >= n - 8 ? n - 1 : v >= n - 12 ? n - 12 : v));
+    expect(workingPointNotes(evaluateScores({ scores: { near } }, { ratesKhz: [3] }))).toEqual([]);
   });
 
   it("names what is missing", () => {
