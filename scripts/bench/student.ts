@@ -11,8 +11,11 @@
  * With --run DIR (a `distill run` folder, e.g. runs/default), also the quality figures of its
  * students against its teacher on the run's test events: Pearson correlation on background and
  * on signal events, the share of teacher-triggered events each student also triggers at 3 kHz,
- * per-signal AUC and efficiency at 3 kHz, and eff_3khz_student_over_teacher_min (the smallest
- * student/teacher efficiency ratio over the physics signals the teacher triggers on).
+ * per-signal AUC and efficiency at 3 kHz, each student/teacher efficiency ratio, and
+ * eff_3khz_student_over_teacher_min (the smallest ratio over the physics signals the teacher
+ * triggers on). Each ratio carries lo68/hi68 and lo95/hi95: percentiles over BENCH_BOOTSTRAP
+ * (200) bootstrap redraws of the background (both thresholds) and signal events, i.e. how far
+ * another test sample of the same size could move it.
  * A run's test set holds tens of thousands of background events, so its 3 kHz threshold (a
  * false-positive rate of 1e-4) rests on a handful of them: --background FILE sets every model's
  * threshold from FILE's zero-bias events instead, scored here by the run's teacher (ONNX) and
@@ -29,6 +32,7 @@ import { defaultGeneratorConfig, generate } from "../../src/data/generator/index
 import { openEvents, readEvents } from "../../src/data/io/index.js";
 import { readScores } from "../../src/data/scores.js";
 import { pearson } from "../../src/eval/agreement.js";
+import { bootstrapEfficiencyRatios } from "../../src/eval/bootstrap.js";
 import { evaluateScoresFile } from "../../src/eval/file.js";
 import { BACKGROUND_LABEL } from "../../src/eval/metrics.js";
 import { efficiency, thresholdAtRate } from "../../src/eval/rate.js";
@@ -246,6 +250,29 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
       pick(events.scores[model], (l) => l === signalIndex.get(signal)),
       threshold[model],
     );
+  // How much of each ratio is the test sample's own statistics: a bootstrap over background
+  // (both thresholds) and signal events (BENCH_BOOTSTRAP resamples, 200 by default).
+  const physics = Object.entries(metrics.signals)
+    .filter(([n, m]) => !m.fault && efficiencyOf("teacher", n) > 0)
+    .map(([n]) => n);
+  const byModel = (keep: (l: number) => boolean, from?: Record<string, Float64Array>) =>
+    Object.fromEntries(Object.keys(columns).map((m) => [m, from ? from[m] : pick(events.scores[m], keep)]));
+  const intervals = bootstrapEfficiencyRatios(
+    {
+      background: byModel((l) => l === background, extra),
+      signals: Object.fromEntries(physics.map((n) => [n, byModel((l) => l === signalIndex.get(n))])),
+    },
+    "teacher",
+    students,
+    3,
+    { resamples: Number(process.env.BENCH_BOOTSTRAP ?? 200) },
+  );
+  const interval = (i: { lo68: number; hi68: number; lo95: number; hi95: number }) => ({
+    lo68: +i.lo68.toFixed(4),
+    hi68: +i.hi68.toFixed(4),
+    lo95: +i.lo95.toFixed(4),
+    hi95: +i.hi95.toFixed(4),
+  });
   for (const model of students) {
     const student = events.scores[model];
     const st = triggered(model);
@@ -297,8 +324,25 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
         teacher: +eT.toFixed(4),
         ...context,
       });
+      const ri = intervals[model][signal];
+      if (ri) {
+        print({
+          metric: "eff_3khz_ratio",
+          signal,
+          model,
+          value: +(eS / eT).toFixed(4),
+          ...interval(ri),
+          ...context,
+        });
+      }
       if (!m.fault && eT > 0) worst = Math.min(worst, eS / eT);
     }
-    print({ metric: "eff_3khz_student_over_teacher_min", model, value: +worst.toFixed(4), ...context });
+    print({
+      metric: "eff_3khz_student_over_teacher_min",
+      model,
+      value: +worst.toFixed(4),
+      ...interval(intervals[model].min),
+      ...context,
+    });
   }
 }

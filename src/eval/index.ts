@@ -1,4 +1,5 @@
 export * from "./agreement.js";
+export * from "./bootstrap.js";
 export * from "./file.js";
 export * from "./metrics.js";
 export * from "./rate.js";
