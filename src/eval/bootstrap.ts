@@ -55,16 +55,16 @@ export function bootstrapEfficiencyRatios(
     const threshold = Object.fromEntries(
       all.map((m) => [m, thresholdAtRate(take(input.background[m], bgPick), targetKhz, rateMhz).threshold]),
     );
-    const out: Record<string, Record<string, number>> = {};
+    const out: Record<string, Record<string, number>> = Object.fromEntries(models.map((m) => [m, {}]));
     for (const s of signalNames) {
       const pick = redraw(input.signals[s][reference].length, k);
       const eff = (m: string) => efficiency(take(input.signals[s][m], pick), threshold[m]);
       const ref = eff(reference);
-      for (const m of models) (out[m] ??= {})[s] = eff(m) / ref;
+      for (const m of models) out[m][s] = eff(m) / ref;
     }
     for (const m of models) {
-      const finite = Object.values(out[m] ?? {}).filter((v) => Number.isFinite(v));
-      (out[m] ??= {}).min = finite.length ? Math.min(...finite) : Number.NaN;
+      const finite = Object.values(out[m]).filter((v) => Number.isFinite(v));
+      out[m].min = finite.length ? Math.min(...finite) : Number.NaN;
     }
     draws.push(out);
   }
