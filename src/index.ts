@@ -3,6 +3,7 @@ export * as evaluation from "./eval/index.js";
 export * as fixed from "./fixed/index.js";
 export * as ir from "./ir/index.js";
 export * as onnx from "./nn/onnx/index.js";
+export * as student from "./nn/student/index.js";
 export * as teacherScoring from "./nn/teacher/scoring.js";
 export * as report from "./report/index.js";
 export * as sim from "./sim/index.js";

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { type StudentLayer, studentSchema } from "../../config/student.js";
+import { selectBackend } from "../backend.js";
 import { type LoadedModel, loadModel, saveModel } from "../modelfile.js";
 import { applyLayer, type BatchNormStats, layerVars, paramTensors, type StudentModel } from "./model.js";
 
@@ -185,7 +186,11 @@ export async function saveStudentLayersModel(
   }
 }
 
-/** Loads a saved student's tfjs model (this module registers its layer class). */
-export function loadStudentLayersModel(dir: string): Promise<LoadedModel> {
+/**
+ * Loads a saved student's tfjs model (this module registers its layer class), selecting the
+ * best available backend first when none is active.
+ */
+export async function loadStudentLayersModel(dir: string): Promise<LoadedModel> {
+  if (!tf.engine().backendName) await selectBackend();
   return loadModel(dir);
 }

@@ -20,6 +20,13 @@ const dir = mkdtempSync(join(tmpdir(), "student-tfjs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("a student saved as a TensorFlow.js layers model", () => {
+  it("is loadable after importing the package entry, which registers its layer class", async () => {
+    const distill = await import("../../../src/index.js");
+    expect(typeof distill.student.loadStudentLayersModel).toBe("function");
+    const registered = tf.serialization.SerializationMap.getMap().classNameMap;
+    expect(Object.keys(registered)).toContain("DistillQuantized");
+  });
+
   beforeAll(async () => {
     await selectBackend("wasm");
   });
