@@ -48,10 +48,10 @@ export function bootstrapEfficiencyRatios(
   const draws: Record<string, Record<string, number>>[] = [];
   const redraw = (n: number, k: number) =>
     k === 0 ? undefined : Int32Array.from({ length: n }, () => Math.floor(random.next() * n));
+  const take = (v: Float64Array, pick: Int32Array | undefined) =>
+    pick ? Float64Array.from(pick, (i) => v[i]) : v;
   for (let k = 0; k <= resamples; k++) {
     const bgPick = redraw(nBg, k);
-    const take = (v: Float64Array, pick: Int32Array | undefined) =>
-      pick ? Float64Array.from(pick, (i) => v[i]) : v;
     const threshold = Object.fromEntries(
       all.map((m) => [m, thresholdAtRate(take(input.background[m], bgPick), targetKhz, rateMhz).threshold]),
     );

@@ -2,7 +2,7 @@ import { UserError } from "../util/errors.js";
 import { pearson, spearman, triggerOverlap } from "./agreement.js";
 import { allowedEvents, DEFAULT_RATES_KHZ, efficiency, thresholdAtRate, ZERO_BIAS_RATE_MHZ } from "./rate.js";
 import { FAULT_SAMPLES, type RegionContribution, topRegions } from "./regions.js";
-import { auc, sortedScores } from "./roc.js";
+import { auc, countAtLeast, sortedScores } from "./roc.js";
 
 /** The label of the events that set thresholds and rates. */
 export const BACKGROUND_LABEL = "background";
@@ -97,20 +97,6 @@ export interface EvalMetrics {
 /** The scored events cannot be evaluated as given (no background, mismatched lengths). */
 export class EvaluationError extends UserError {
   override readonly name = "EvaluationError";
-}
-
-/** How many of the ascending `sorted` equal `v` (binary search for the first, then a count). */
-function countEqual(sorted: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  let k = 0;
-  while (lo + k < sorted.length && sorted[lo + k] === v) k++;
-  return k;
 }
 
 /**
@@ -214,7 +200,7 @@ export function evaluateScores(data: ScoredEvents, o: EvalOptions = {}): EvalMet
           threshold: Number.isFinite(p.threshold) ? p.threshold : null,
           background_passed: p.passed,
           achieved_rate_khz: p.rateKhz,
-          background_tied: countEqual(bgSorted.get(n)!, p.threshold),
+          background_tied: countAtLeast(bgSorted.get(n)!, p.threshold) - p.passed,
         })),
         background: summary(bgSorted.get(n)!),
         all: summary(sortedScores(data.scores[n])),

@@ -25,6 +25,18 @@ export function countAbove(sorted: Float64Array, t: number): number {
   return sorted.length - lo;
 }
 
+/** How many of the sorted values are greater than or equal to t (binary search). */
+export function countAtLeast(sorted: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] >= t) hi = mid;
+    else lo = mid + 1;
+  }
+  return sorted.length - lo;
+}
+
 export interface RocCurve {
   /**
    * Thresholds in decreasing order: +Infinity first (nothing triggers), then every distinct

@@ -89,8 +89,6 @@ function elementwise(rows: number, inFrac: number, out: FixedType, relu: boolean
 
 /** A convolution's geometry and its non-zero taps, for the structured number kernel. */
 interface ConvGeometry {
-  readonly inputs: number;
-  readonly rows: number;
   readonly filters: number;
   readonly ow: number;
   /** Per tap: filter, weight mantissa, first input index (at oy0, ox0), output ranges. */
@@ -132,8 +130,6 @@ function convGeometry(l: Conv2dLayer, inShape: readonly number[], outShape: read
         }
   const col = (k: number) => Int32Array.from(taps, (t) => t[k]);
   return {
-    inputs: h * w * c,
-    rows: oh * ow * f,
     filters: f,
     ow,
     o: col(0),
@@ -155,11 +151,13 @@ function convGeometry(l: Conv2dLayer, inShape: readonly number[], outShape: read
  */
 function convNumberKernel(
   g: ConvGeometry,
+  rows: number,
+  inputs: number,
   weightScale: number,
   bias: Float64Array,
   finish: (y: Float64Array) => Float64Array,
 ): (x: Float64Array, n: number) => Float64Array {
-  const { rows, inputs, filters, ow, o, oy0, oy1, ox0, ox1, in0, rowStep, colStep } = g;
+  const { filters, ow, o, oy0, oy1, ox0, ox1, in0, rowStep, colStep } = g;
   const w = Float64Array.from(g.w, (v) => v * weightScale);
   const taps = w.length;
   const acc = new Float64Array(rows);
@@ -215,7 +213,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
   };
   let number: (x: Float64Array, n: number) => Float64Array;
   if (productIsExact && conv) {
-    number = convNumberKernel(conv, 2 ** (sumFrac - exactProductFrac), bias, finish);
+    number = convNumberKernel(conv, rows, inputs, 2 ** (sumFrac - exactProductFrac), bias, finish);
   } else if (!productIsExact) {
     number = (x, n) => {
       const y = new Float64Array(n * rows);
