@@ -15,7 +15,9 @@
  * eff_3khz_student_over_teacher_min (the smallest ratio over the physics signals the teacher
  * triggers on). Each ratio carries lo68/hi68 and lo95/hi95: percentiles over BENCH_BOOTSTRAP
  * (200) bootstrap redraws of the background (both thresholds) and signal events, i.e. how far
- * another test sample of the same size could move it.
+ * another test sample of the same size could move it. tail_slope_background is the student's
+ * least-squares slope on the teacher over the BENCH_TAIL (1,000) background events the teacher
+ * scores highest: students that flatten there lost signal efficiency in our measurements.
  * A run's test set holds tens of thousands of background events, so its 3 kHz threshold (a
  * false-positive rate of 1e-4) rests on a handful of them: --background FILE sets every model's
  * threshold from FILE's zero-bias events instead, scored here by the run's teacher (ONNX) and
@@ -31,7 +33,7 @@ import { loadStudentConfig } from "../../src/config/student.js";
 import { defaultGeneratorConfig, generate } from "../../src/data/generator/index.js";
 import { openEvents, readEvents } from "../../src/data/io/index.js";
 import { readScores } from "../../src/data/scores.js";
-import { pearson } from "../../src/eval/agreement.js";
+import { pearson, tailSlope } from "../../src/eval/agreement.js";
 import { bootstrapEfficiencyRatios } from "../../src/eval/bootstrap.js";
 import { evaluateScoresFile } from "../../src/eval/file.js";
 import { BACKGROUND_LABEL } from "../../src/eval/metrics.js";
@@ -52,6 +54,7 @@ import { runTorchPeer } from "./lib/peer.js";
 
 const BATCH = 1024;
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
+const TAIL_EVENTS = Number(process.env.BENCH_TAIL ?? 1000);
 const PEERS: Record<string, { torch2: number; torchBlas: number }> = {
   v1: { torch2: 290_000, torchBlas: 2_000_000 },
   v2: { torch2: 175_000, torchBlas: 800_000 },
@@ -300,6 +303,17 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
       metric: "trigger_overlap_3khz",
       model,
       value: +(both / Math.max(1, byTeacher)).toFixed(4),
+      ...context,
+    });
+    // On the threshold background: does the student still rise across the teacher's tail?
+    const bgTeacher = extra ? extra.teacher : bgOf(teacher);
+    const bgStudent = extra ? extra[model] : bgOf(student);
+    const tail = Math.min(TAIL_EVENTS, bgTeacher.length);
+    print({
+      metric: "tail_slope_background",
+      model,
+      value: +tailSlope(bgTeacher, bgStudent, tail).toFixed(4),
+      tail_events: tail,
       ...context,
     });
     let worst = Number.POSITIVE_INFINITY;

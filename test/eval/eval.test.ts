@@ -10,6 +10,7 @@ import {
   rateKhz,
   rocCurve,
   spearman,
+  tailSlope,
   thresholdAtRate,
   topRegions,
   triggerOverlap,
@@ -105,6 +106,20 @@ describe("teacher-student agreement", () => {
     expect(pearson([1, 2, 3, 4], [1, 4, 9, 16])).toBeCloseTo(0.984374038697, 10);
     expect(spearman([1, 2, 3, 4], [1, 4, 9, 16])).toBe(1);
     expect([...ranks([10, 20, 20, 30])]).toEqual([1, 2.5, 2.5, 4]);
+  });
+
+  it("tail slope: the student's slope on the teacher over the teacher's k highest events", () => {
+    // The three highest teacher scores (9, 8, 7) carry student 25, 20, 15: slope 5. Below the
+    // tail the student falls as the teacher rises, which a slope over all events would show.
+    const teacher = [1, 9, 2, 8, 3, 7];
+    const student = [30, 25, 28, 20, 26, 15];
+    expect(tailSlope(teacher, student, 3)).toBeCloseTo(5, 12);
+    expect(tailSlope(teacher, student, 6)).toBeLessThan(0);
+    // Ties at the k-th score go by event order: events 0 and 2 tie at 5; event 0 is taken.
+    expect(tailSlope([5, 9, 5], [1, 3, 100], 2)).toBeCloseTo(0.5, 12);
+    expect(tailSlope([4, 4, 1], [1, 2, 3], 2)).toBeNaN();
+    expect(() => tailSlope([1, 2], [1, 2], 3)).toThrow(/tail of 3 events/);
+    expect(() => tailSlope([1, 2], [1, 2], 1)).toThrow(/from 2 to 2/);
   });
 
   it("overlap is the fraction of the teacher's triggers the student also fires on", () => {
