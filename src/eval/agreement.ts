@@ -84,9 +84,9 @@ export function triggerOverlap(
 /**
  * The least-squares slope of `student` on `teacher` over the `k` events the teacher scores
  * highest (ties at the k-th score broken by event order): how steeply the student still rises
- * across the teacher's tail. On zero-bias events, distilled students whose slope there stays
- * high (conv-v1: 1.7 or more over the top 1,000 of 500,000) were the ones that kept the
- * teacher's signal efficiency at 3 kHz; students that flatten lost it (README, conv-v1).
+ * across the teacher's tail. On zero-bias events, conv-v1 starts with a slope of 1.7 or more
+ * over the top 1,000 of 500,000 mostly kept the teacher's signal efficiency at 3 kHz (9 of 10);
+ * starts that flatten mostly lost it (13 of 14; README, conv-v1).
  * NaN when the teacher's k scores are all equal.
  */
 export function tailSlope(teacher: ArrayLike<number>, student: ArrayLike<number>, k: number): number {
