@@ -230,10 +230,13 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
   const teacher = events.scores.teacher;
   const students = Object.keys(columns).filter((m) => m !== "teacher");
   const extra = backgroundFile ? await scoreBackground(dir, backgroundFile, students) : undefined;
+  const byModel = (keep: (l: number) => boolean, from?: Record<string, Float64Array>) =>
+    Object.fromEntries(Object.keys(columns).map((m) => [m, from ? from[m] : pick(events.scores[m], keep)]));
+  // Each model's background that sets its threshold: the test background, or FILE's events.
+  const thresholdBackground = byModel((l) => l === background, extra);
   const threshold: Record<string, number> = {};
   for (const model of Object.keys(columns)) {
-    const bg = extra ? extra[model] : pick(events.scores[model], (l) => l === background);
-    threshold[model] = thresholdAtRate(bg, 3).threshold;
+    threshold[model] = thresholdAtRate(thresholdBackground[model], 3).threshold;
   }
   const triggered = (model: string) => {
     const v = events.scores[model];
@@ -244,7 +247,7 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
     run: dir,
     rate_khz: 3,
     thresholds_from: backgroundFile ?? "test background",
-    background_events: extra ? extra.teacher.length : pick(teacher, (l) => l === background).length,
+    background_events: thresholdBackground.teacher.length,
     machine,
   };
   const signalIndex = new Map(labelNames.map((n, l) => [n, l]));
@@ -258,11 +261,9 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
   const physics = Object.entries(metrics.signals)
     .filter(([n, m]) => !m.fault && efficiencyOf("teacher", n) > 0)
     .map(([n]) => n);
-  const byModel = (keep: (l: number) => boolean, from?: Record<string, Float64Array>) =>
-    Object.fromEntries(Object.keys(columns).map((m) => [m, from ? from[m] : pick(events.scores[m], keep)]));
   const intervals = bootstrapEfficiencyRatios(
     {
-      background: byModel((l) => l === background, extra),
+      background: thresholdBackground,
       signals: Object.fromEntries(physics.map((n) => [n, byModel((l) => l === signalIndex.get(n))])),
     },
     "teacher",
@@ -276,6 +277,10 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
     lo95: +i.lo95.toFixed(4),
     hi95: +i.hi95.toFixed(4),
   });
+  const bgOf = (v: ArrayLike<number>) => pick(v, (l) => l === background);
+  const sigOf = (v: ArrayLike<number>) => pick(v, isSignal);
+  const teacherBackground = bgOf(teacher);
+  const teacherSignal = sigOf(teacher);
   for (const model of students) {
     const student = events.scores[model];
     const st = triggered(model);
@@ -285,18 +290,16 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
       byTeacher += teacherTriggered[i];
       both += teacherTriggered[i] & st[i];
     }
-    const bgOf = (v: ArrayLike<number>) => pick(v, (l) => l === background);
-    const sigOf = (v: ArrayLike<number>) => pick(v, isSignal);
     print({
       metric: "pearson_background",
       model,
-      value: +pearson(bgOf(teacher), bgOf(student)).toFixed(4),
+      value: +pearson(teacherBackground, bgOf(student)).toFixed(4),
       ...context,
     });
     print({
       metric: "pearson_signal",
       model,
-      value: +pearson(sigOf(teacher), sigOf(student)).toFixed(4),
+      value: +pearson(teacherSignal, sigOf(student)).toFixed(4),
       ...context,
     });
     print({
@@ -306,13 +309,11 @@ async function runQuality(dir: string, backgroundFile?: string): Promise<void> {
       ...context,
     });
     // On the threshold background: does the student still rise across the teacher's tail?
-    const bgTeacher = extra ? extra.teacher : bgOf(teacher);
-    const bgStudent = extra ? extra[model] : bgOf(student);
-    const tail = Math.min(TAIL_EVENTS, bgTeacher.length);
+    const tail = Math.min(TAIL_EVENTS, thresholdBackground.teacher.length);
     print({
       metric: "tail_slope_background",
       model,
-      value: +tailSlope(bgTeacher, bgStudent, tail).toFixed(4),
+      value: +tailSlope(thresholdBackground.teacher, thresholdBackground[model], tail).toFixed(4),
       tail_events: tail,
       ...context,
     });
