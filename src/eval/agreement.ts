@@ -91,26 +91,35 @@ export function triggerOverlap(
  */
 export function tailSlope(teacher: ArrayLike<number>, student: ArrayLike<number>, k: number): number {
   checkPair(teacher, student);
-  if (!Number.isInteger(k) || k < 2 || k > teacher.length) {
-    throw new RangeError(`tail of ${k} events: expected an integer from 2 to ${teacher.length}`);
-  }
-  const order = Array.from({ length: teacher.length }, (_, i) => i).sort(
-    (x, y) => teacher[y] - teacher[x] || x - y,
-  );
+  const top = topEvents(teacher, k);
   let mt = 0;
   let ms = 0;
-  for (let j = 0; j < k; j++) {
-    mt += teacher[order[j]];
-    ms += student[order[j]];
+  for (const i of top) {
+    mt += teacher[i];
+    ms += student[i];
   }
   mt /= k;
   ms /= k;
   let sts = 0;
   let stt = 0;
-  for (let j = 0; j < k; j++) {
-    const dt = teacher[order[j]] - mt;
-    sts += dt * (student[order[j]] - ms);
+  for (const i of top) {
+    const dt = teacher[i] - mt;
+    sts += dt * (student[i] - ms);
     stt += dt * dt;
   }
   return stt > 0 ? sts / stt : Number.NaN;
+}
+
+/**
+ * The indices of the `k` highest scores, highest first, ties in event order: the tail
+ * `tailSlope` fits over.
+ */
+export function topEvents(scores: ArrayLike<number>, k: number): number[] {
+  if (!Number.isInteger(k) || k < 2 || k > scores.length) {
+    throw new RangeError(`tail of ${k} events: expected an integer from 2 to ${scores.length}`);
+  }
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (x, y) => scores[y] - scores[x] || x - y,
+  );
+  return order.slice(0, k);
 }

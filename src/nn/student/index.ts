@@ -5,3 +5,4 @@ export * from "./prune.js";
 export * from "./scan.js";
 export * from "./tfjs.js";
 export * from "./train.js";
+export * from "./starts.js";

@@ -42,7 +42,10 @@ export interface StudentTrainOptions {
   readonly fingerprint: DatasetFingerprint;
   /** The run's student folder: `model/student.json`, `student.ir.json`, `checkpoint/`, `history.json`. */
   readonly dir: string;
+  /** Seed of the validation split and the shuffling (and of the initial weights, without `initSeed`). */
   readonly seed: number;
+  /** Seed of the initial weights when it differs from `seed`: one start among several (starts.ts). */
+  readonly initSeed?: number;
   readonly backend: BackendName;
   /** Data-parallel worker threads; 0 trains on this thread. */
   readonly workers: number;
@@ -74,9 +77,12 @@ export function studentTag(
   mode: StudentMode,
   data: DatasetFingerprint,
   targets: Float32Array,
+  initSeed = seed,
 ): string {
+  // A start seeded as the split adds nothing: its tag is the single-start one.
+  const init = initSeed === seed ? {} : { initSeed };
   return createHash("sha256")
-    .update(JSON.stringify({ kind: "student", config, seed, mode, data }))
+    .update(JSON.stringify({ kind: "student", config, seed, mode, data, ...init }))
     .update(new Uint8Array(targets.buffer, targets.byteOffset, targets.byteLength))
     .digest("hex");
 }
@@ -103,12 +109,15 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     o.workers > 0 ? await workerEngine(spec, o.backend, o.workers) : await localEngine(spec);
   let result: FitResult;
   const afterUpdate = pruningHook(m);
-  const initialParams = initialStudentParams(m, o.seed);
+  const initSeed = o.initSeed ?? o.seed;
+  const seeds =
+    initSeed === o.seed ? `seed ${o.seed}` : `seed ${o.seed}, initial weights from seed ${initSeed}`;
+  const initialParams = initialStudentParams(m, initSeed);
   for await (const first of data.chunks(1024)) {
     const flipped = reviveDeadStart(m, initialParams, first.et, first.count, mode === "qat");
     if (flipped !== undefined) {
       o.log?.(
-        `student ${o.config.name}: with seed ${o.seed} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
+        `student ${o.config.name}: with ${seeds} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
       );
     }
     break;
@@ -121,7 +130,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
       targets: o.targets,
       checkpointDir: join(o.dir, "checkpoint"),
       resume: o.resume ?? false,
-      tag: studentTag(o.config, o.seed, mode, o.fingerprint, o.targets),
+      tag: studentTag(o.config, o.seed, mode, o.fingerprint, o.targets, initSeed),
       label: `student ${o.config.name}`,
       initialParams,
       ...(afterUpdate ? { afterUpdate } : {}),
@@ -137,12 +146,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
       `student ${o.config.name}: ${u.idle.length} of the ${u.units} units of layers[${u.layer}] feed nothing (their weights in layers[${u.next}] are all zero${o.config.pruning ? "; pruning.layers can leave that layer unpruned" : ""})`,
     );
   }
-  const ir = studentToIR(
-    m,
-    deployed,
-    o.config.name,
-    `distill student ${o.config.name} (${mode}, seed ${o.seed})`,
-  );
+  const ir = studentToIR(m, deployed, o.config.name, `distill student ${o.config.name} (${mode}, ${seeds})`);
   const modelDir = join(o.dir, "model");
   saveStudent(modelDir, {
     config: o.config,
@@ -150,12 +154,14 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     bnStats,
     mode,
     seed: o.seed,
+    ...(initSeed !== o.seed ? { initSeed } : {}),
     dataset: o.fingerprint,
   });
   await saveStudentLayersModel(modelDir, m, result.params, bnStats, {
     name: o.config.name,
     mode,
     seed: o.seed,
+    ...(initSeed !== o.seed ? { initSeed } : {}),
     input: "counts x 2^-frac(input.type), shaped input.shape",
   });
   const irFile = join(o.dir, "student.ir.json");
@@ -189,6 +195,8 @@ export interface SavedStudent {
   readonly bnStats: BatchNormStats;
   readonly mode: StudentMode;
   readonly seed: number;
+  /** The initial weights' seed, when not `seed`. */
+  readonly initSeed?: number;
   readonly dataset: DatasetFingerprint;
 }
 
@@ -223,6 +231,7 @@ export function loadStudent(dir: string): SavedStudent {
     bnStats: raw.bnStats as BatchNormStats,
     mode: raw.mode as StudentMode,
     seed: raw.seed as number,
+    ...(typeof raw.initSeed === "number" ? { initSeed: raw.initSeed } : {}),
     dataset: raw.dataset as DatasetFingerprint,
   };
 }

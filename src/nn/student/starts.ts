@@ -1,0 +1,273 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { EventSource } from "../../data/io/source.js";
+import { tailSlope, topEvents } from "../../eval/agreement.js";
+import { frac } from "../../fixed/index.js";
+import { compileModel, type ModelIR, readModel } from "../../ir/index.js";
+import { writeFileAtomic } from "../../util/atomic.js";
+import type { EpochRecord } from "../train/loop.js";
+import {
+  StudentError,
+  type StudentTrainOptions,
+  studentScores,
+  studentTag,
+  trainStudent,
+  type WeightCounts,
+} from "./train.js";
+
+/**
+ * Best of several starts. How well a student keeps the teacher's efficiency at the trigger's
+ * working point depends on its initial weights far more than its validation loss shows (README,
+ * conv-v1: 8 of 24 starts kept it on every signal). Each start trains from other initial
+ * weights on the same split and shuffling; the start kept is the one whose score rises most
+ * steeply across the teacher's tail on held-out zero-bias events (`tailSlope`), the figure that
+ * separated good starts from poor ones there.
+ */
+
+/** The events a held-out zero-bias set's teacher scores highest: what starts are judged on. */
+export interface SelectionTail {
+  /** The events, highest teacher score first (252 counts each). */
+  readonly et: Uint16Array;
+  readonly count: number;
+  /** The teacher's scores of those events, in the student's output units. */
+  readonly teacher: Float32Array;
+  /** The file they were chosen from, and how many events it holds. */
+  readonly source: string;
+  readonly from: number;
+}
+
+/**
+ * Reads the `k` events of `source` with the highest `teacher` scores (one per event of the
+ * file, e.g. from `readTargets`), streaming: only those events are kept in memory.
+ */
+export async function readSelectionTail(
+  source: EventSource,
+  teacher: Float32Array,
+  k: number,
+): Promise<SelectionTail> {
+  if (teacher.length !== source.count) {
+    throw new StudentError(
+      `${source.file}: found ${teacher.length} teacher scores for ${source.count} events, expected one per event`,
+    );
+  }
+  if (!Number.isInteger(k) || k < 2 || k > source.count) {
+    throw new StudentError(
+      `${source.file}: a tail of ${k} events: expected an integer from 2 to the file's ${source.count} events`,
+    );
+  }
+  const top = topEvents(teacher, k);
+  const position = new Map(top.map((event, j) => [event, j]));
+  const et = new Uint16Array(k * 252);
+  let at = 0;
+  for await (const chunk of source.chunks()) {
+    for (let e = 0; e < chunk.count; e++) {
+      const j = position.get(at + e);
+      if (j !== undefined) et.set(chunk.et.subarray(e * 252, (e + 1) * 252), j * 252);
+    }
+    at += chunk.count;
+  }
+  if (at !== source.count) {
+    throw new StudentError(`${source.file}: read ${at} events, expected ${source.count}`);
+  }
+  return {
+    et,
+    count: k,
+    teacher: Float32Array.from(top, (i) => teacher[i]),
+    source: source.file,
+    from: source.count,
+  };
+}
+
+export interface StartRecord extends WeightCounts {
+  /** 1..K; start 1's initial weights come from the training seed itself. */
+  readonly start: number;
+  readonly initSeed: number;
+  /** The start's training tag (config, seeds, mode, data and targets): it is reused only when equal. */
+  readonly tag: string;
+  /** Slope of the student on the teacher over the selection tail; null when undefined (NaN). */
+  readonly tailSlope: number | null;
+  readonly bestEpoch: number;
+  readonly validationLoss: number | null;
+}
+
+export interface StartsLog {
+  readonly format: "distill-starts";
+  readonly version: 1;
+  readonly selection: {
+    readonly source: string;
+    readonly from: number;
+    readonly tail: number;
+    readonly hash: string;
+  };
+  readonly starts: readonly StartRecord[];
+  /** The start kept (its files are copied into the student's folder); absent while training. */
+  readonly chosen?: number;
+}
+
+export interface StartsOptions extends StudentTrainOptions {
+  /** How many starts to train (at least 2). */
+  readonly starts: number;
+  readonly selection: SelectionTail;
+}
+
+export interface StudentStarts extends WeightCounts {
+  readonly ir: ModelIR;
+  /** `dir/student.ir.json`: the chosen start's. */
+  readonly irFile: string;
+  readonly modelDir: string;
+  readonly history: readonly EpochRecord[];
+  readonly bestEpoch: number;
+  readonly starts: readonly StartRecord[];
+  readonly chosen: number;
+}
+
+const STARTS_FILE = "starts.json";
+
+/**
+ * Trains `starts` students that differ only in their initial weights (seeds `seed`,
+ * `seed + 1`, ...), each in `dir/starts/<n>/`, and keeps the one with the largest tail slope on
+ * `selection`: its model, IR and history are copied into `dir`, as a single training would
+ * leave them. `dir/starts.json` records every start as it finishes; with `resume`, starts it
+ * records with the same tag are not trained again, and an unfinished one continues from its
+ * last epoch.
+ */
+export async function trainStudentStarts(o: StartsOptions): Promise<StudentStarts> {
+  if (!Number.isInteger(o.starts) || o.starts < 2) {
+    throw new StudentError(`starts: found ${o.starts}, expected an integer of at least 2`);
+  }
+  if (o.selection.count < 2) {
+    throw new StudentError(
+      `${o.selection.source}: a selection tail of ${o.selection.count} events, expected at least 2`,
+    );
+  }
+  const mode = o.mode ?? "qat";
+  const log = o.log ?? (() => {});
+  const name = o.config.name;
+  const logFile = join(o.dir, STARTS_FILE);
+  mkdirSync(o.dir, { recursive: true });
+  const previous = o.resume ? readStartsLog(logFile) : undefined;
+  const selection = {
+    source: o.selection.source,
+    from: o.selection.from,
+    tail: o.selection.count,
+    hash: createHash("sha256")
+      .update(new Uint8Array(o.selection.et.buffer, o.selection.et.byteOffset, o.selection.et.byteLength))
+      .update(
+        new Uint8Array(
+          o.selection.teacher.buffer,
+          o.selection.teacher.byteOffset,
+          o.selection.teacher.byteLength,
+        ),
+      )
+      .digest("hex")
+      .slice(0, 16),
+  };
+  const records: StartRecord[] = [];
+  const write = (chosen?: number) => {
+    const json: StartsLog = {
+      format: "distill-starts",
+      version: 1,
+      selection,
+      starts: records,
+      ...(chosen !== undefined ? { chosen } : {}),
+    };
+    writeFileAtomic(logFile, `${JSON.stringify(json, null, 1)}\n`);
+  };
+  for (let start = 1; start <= o.starts; start++) {
+    const dir = startDir(o.dir, start);
+    const initSeed = o.seed + start - 1;
+    const tag = studentTag(o.config, o.seed, mode, o.fingerprint, o.targets, initSeed);
+    const irFile = join(dir, "student.ir.json");
+    const done = previous?.starts.find((r) => r.start === start && r.tag === tag);
+    let ir: ModelIR;
+    let trained: Omit<StartRecord, "tailSlope">;
+    if (done && existsSync(irFile)) {
+      log(`student ${name} start ${start}/${o.starts}: trained before (${irFile})`);
+      ir = readModel(irFile);
+      trained = done;
+    } else {
+      log(`student ${name} start ${start}/${o.starts}: initial weights from seed ${initSeed}`);
+      const t = await trainStudent({ ...o, dir, initSeed });
+      ir = t.ir;
+      const best = t.history[t.bestEpoch - 1];
+      trained = {
+        start,
+        initSeed,
+        tag,
+        bestEpoch: t.bestEpoch,
+        validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
+        totalWeights: t.totalWeights,
+        nonZeroWeights: t.nonZeroWeights,
+        weightBits: t.weightBits,
+      };
+    }
+    const scale = 2 ** -frac(compileModel(ir).outputType);
+    const scores = Float64Array.from(studentScores(ir, o.selection), (v) => v * scale);
+    const slope = tailSlope(o.selection.teacher, scores, o.selection.count);
+    records.push({ ...trained, tailSlope: Number.isFinite(slope) ? slope : null });
+    write();
+    log(
+      `student ${name} start ${start}/${o.starts}: tail slope ${Number.isFinite(slope) ? slope.toFixed(3) : "undefined (constant teacher tail)"} over the teacher's top ${o.selection.count} of ${o.selection.from} events of ${o.selection.source}; validation loss ${trained.validationLoss?.toPrecision(5) ?? "-"}`,
+    );
+  }
+  const chosen = bestStart(records);
+  const from = startDir(o.dir, chosen.start);
+  copyInto(join(from, "student.ir.json"), join(o.dir, "student.ir.json"));
+  copyInto(join(from, "history.json"), join(o.dir, "history.json"));
+  const modelDir = join(o.dir, "model");
+  mkdirSync(modelDir, { recursive: true });
+  for (const f of readdirSync(join(from, "model"))) {
+    if (statSync(join(from, "model", f)).isFile()) copyInto(join(from, "model", f), join(modelDir, f));
+  }
+  write(chosen.start);
+  log(
+    `student ${name}: kept start ${chosen.start} of ${o.starts} (tail slopes ${records.map((r) => r.tailSlope?.toFixed(3) ?? "-").join(", ")})`,
+  );
+  const irFile = join(o.dir, "student.ir.json");
+  return {
+    ir: readModel(irFile),
+    irFile,
+    modelDir,
+    history: JSON.parse(readFileSync(join(o.dir, "history.json"), "utf8")) as EpochRecord[],
+    bestEpoch: chosen.bestEpoch,
+    totalWeights: chosen.totalWeights,
+    nonZeroWeights: chosen.nonZeroWeights,
+    weightBits: chosen.weightBits,
+    starts: records,
+    chosen: chosen.start,
+  };
+}
+
+/** The start with the largest tail slope (undefined slopes last; ties to the earlier start). */
+export function bestStart(records: readonly StartRecord[]): StartRecord {
+  if (records.length === 0) throw new RangeError("no starts to choose from");
+  let best = records[0];
+  for (const r of records) {
+    if (r.tailSlope !== null && (best.tailSlope === null || r.tailSlope > best.tailSlope)) best = r;
+  }
+  return best;
+}
+
+export const startDir = (dir: string, start: number) => join(dir, "starts", String(start));
+
+function copyInto(from: string, to: string): void {
+  writeFileAtomic(to, readFileSync(from));
+}
+
+function readStartsLog(file: string): StartsLog | undefined {
+  if (!existsSync(file)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new StudentError(
+      `${file}: not JSON (${(e as Error).message}); delete it to train every start again`,
+    );
+  }
+  const log = raw as Partial<StartsLog>;
+  if (log.format !== "distill-starts" || !Array.isArray(log.starts)) {
+    throw new StudentError(`${file}: format: expected a "distill-starts" log of the starts trained`);
+  }
+  return log as StartsLog;
+}
