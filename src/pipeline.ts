@@ -22,6 +22,7 @@ import { allowedEvents, type EvalMetrics, evaluateScoresFile, workingPointNotes 
 import { frac } from "./fixed/index.js";
 import { compileModel, readModel } from "./ir/index.js";
 import { type BackendName, describeBackend, selectBackend } from "./nn/backend.js";
+import { readSelectionTail, trainStudentStarts } from "./nn/student/starts.js";
 import { readTargets, studentScores, trainStudent } from "./nn/student/train.js";
 import { teacherTargets } from "./nn/teacher/targets.js";
 import { trainTeacher } from "./nn/teacher/train.js";
@@ -57,6 +58,16 @@ export type StepName = (typeof STEPS)[number];
 
 export class PipelineError extends UserError {
   override readonly name = "PipelineError";
+}
+
+/** How a student was chosen among its starts (`select` in the pipeline config). */
+export interface StudentSelection {
+  /** The start kept (1-based). */
+  readonly chosen: number;
+  /** Each start's tail slope (null when undefined). */
+  readonly tailSlopes: readonly (number | null)[];
+  readonly tail: number;
+  readonly from: number;
 }
 
 interface StepRecord {
@@ -205,6 +216,9 @@ export async function runPipeline(
         dataset: f.dataset,
         trainFingerprint: await fingerprintFile(f.train, f.dataset),
         testFingerprint: await fingerprintFile(f.test, f.dataset),
+        ...(f.select !== undefined
+          ? { select: f.select, selectFingerprint: await fingerprintFile(f.select, f.dataset) }
+          : {}),
       };
     }
     const g = config.data.generate;
@@ -228,12 +242,20 @@ export async function runPipeline(
         ),
       ),
     );
+    let held: { select?: string; selectFingerprint?: DatasetFingerprint } = {};
+    if (g.selectionEvents !== undefined) {
+      // Zero-bias events of a third seed: neither trained on nor setting any threshold.
+      const select = join(dataDir, "select.h5");
+      await writeChunks(select, generateChunks(gen, "background", g.selectionEvents, g.seed + 2000));
+      held = { select, selectFingerprint: await fingerprintFile(select) };
+    }
     return {
       train,
       test,
       dataset: undefined as string | undefined,
       trainFingerprint: await fingerprintFile(train),
       testFingerprint: await fingerprintFile(test),
+      ...held,
     };
   });
   const dataset = data.dataset;
@@ -283,11 +305,12 @@ export async function runPipeline(
   const onnxFile = join(teacherDir, "teacher.onnx");
   const trainScores = join(teacherDir, "train-scores.h5");
   const testScores = join(teacherDir, "test-scores.h5");
+  const selectScores = join(teacherDir, "select-scores.h5");
   await step(
     "targets",
     "",
     { teacher: fileHash(join(teacher.modelDir, "weights.bin")), data },
-    [onnxFile, trainScores, testScores],
+    [onnxFile, trainScores, testScores, ...(data.select ? [selectScores] : [])],
     async () => {
       await startBackend();
       const r = await teacherTargets(
@@ -296,6 +319,7 @@ export async function runPipeline(
         [
           { name: "train", data: data.train },
           { name: "test", data: data.test },
+          ...(data.select ? [{ name: "select", data: data.select }] : []),
         ],
         dataset,
         log,
@@ -305,43 +329,87 @@ export async function runPipeline(
   );
 
   // 4. Students.
-  const students: { name: string; irFile: string; nonZeroWeights: number; weightBits: number }[] = [];
+  const students: {
+    name: string;
+    irFile: string;
+    nonZeroWeights: number;
+    weightBits: number;
+    selection?: StudentSelection;
+  }[] = [];
   for (const s of config.students) {
     const studentConfig = loadStudentConfig(s.config);
     if (s.epochs) studentConfig.training.epochs = s.epochs;
     if (s.batchSize) studentConfig.training.batchSize = s.batchSize;
     const sdir = join(dir, "student", studentConfig.name);
+    const select = s.select;
+    if (select && !data.select) {
+      throw new PipelineError(
+        `${configFile}: students: ${studentConfig.name} has select but the run has no selection events`,
+      );
+    }
     const r = await step(
       "students",
       studentConfig.name,
-      { studentConfig, mode: s.mode, seed: config.seed, targets: fileHash(trainScores) },
+      {
+        studentConfig,
+        mode: s.mode,
+        seed: config.seed,
+        targets: fileHash(trainScores),
+        ...(select ? { select, selectScores: fileHash(selectScores) } : {}),
+      },
       [join(sdir, "student.ir.json")],
       async () => {
         const b = await startBackend();
         const targetValues = await readTargets(trainScores, data.trainFingerprint, data.train);
         const source = await open(data.train);
         try {
-          const train = (resume: boolean) =>
-            trainStudent({
-              config: studentConfig,
-              data: source,
-              targets: targetValues,
-              fingerprint: data.trainFingerprint,
-              dir: sdir,
-              seed: config.seed,
-              backend: b,
-              // Students are small: worker threads cost more in messaging than they save
-              // (scripts/bench/student.ts: v1 76,000 events/s on one thread, 44,000 on two).
-              workers: config.workers ?? 0,
-              mode: s.mode,
-              resume,
-              log,
-            });
-          const t = await train(true).catch((e: unknown) => {
-            if (!(e instanceof CheckpointError)) throw e;
-            rmSync(join(sdir, "checkpoint"), { recursive: true, force: true });
-            return train(false);
+          const options = (resume: boolean) => ({
+            config: studentConfig,
+            data: source,
+            targets: targetValues,
+            fingerprint: data.trainFingerprint,
+            dir: sdir,
+            seed: config.seed,
+            backend: b,
+            // Students are small: worker threads cost more in messaging than they save
+            // (scripts/bench/student.ts: v1 76,000 events/s on one thread, 44,000 on two).
+            workers: config.workers ?? 0,
+            mode: s.mode,
+            resume,
+            log,
           });
+          const afresh =
+            <T>(retry: () => Promise<T>) =>
+            (e: unknown) => {
+              if (!(e instanceof CheckpointError)) throw e;
+              log(`student ${studentConfig.name}: not resuming (${e.message}); starting afresh`);
+              rmSync(join(sdir, "checkpoint"), { recursive: true, force: true });
+              rmSync(join(sdir, "starts"), { recursive: true, force: true });
+              return retry();
+            };
+          if (select && data.select && data.selectFingerprint) {
+            const teacherTail = await readTargets(selectScores, data.selectFingerprint, data.select);
+            const held = await open(data.select);
+            const tail = await readSelectionTail(held, teacherTail, select.tail).finally(() => held.close());
+            const train = (resume: boolean) =>
+              trainStudentStarts({ ...options(resume), starts: select.starts, selection: tail });
+            const t = await train(true).catch(afresh(() => train(false)));
+            return {
+              name: studentConfig.name,
+              irFile: t.irFile,
+              nonZeroWeights: t.nonZeroWeights,
+              weightBits: t.weightBits,
+              history: t.history,
+              selection: {
+                chosen: t.chosen,
+                tailSlopes: t.starts.map((x) => x.tailSlope),
+                tail: tail.count,
+                from: tail.from,
+              },
+            };
+          }
+          const train = (resume: boolean) => trainStudent(options(resume));
+          const t = await train(true).catch(afresh(() => train(false)));
           return {
             name: studentConfig.name,
             irFile: t.irFile,
@@ -488,14 +556,26 @@ export async function runPipeline(
   return {
     dir,
     run,
-    summary: formatSummary(summaryFigures, evaluated.metrics, deployed.name),
+    summary: formatSummary(summaryFigures, evaluated.metrics, deployed.name, students),
     metricsFile: join(reportsDir, "metrics.json"),
     reportFile: files.find((f) => f.endsWith(".html")) ?? join(reportsDir, "report.html"),
   };
 }
 
-function formatSummary(s: ReturnType<typeof reportSummary>, m: EvalMetrics, deployed: string): string {
+function formatSummary(
+  s: ReturnType<typeof reportSummary>,
+  m: EvalMetrics,
+  deployed: string,
+  students: readonly { name: string; selection?: StudentSelection }[],
+): string {
   const lines: string[] = [];
+  for (const { name, selection: sel } of students) {
+    if (!sel) continue;
+    const slopes = sel.tailSlopes.map((x) => (x === null ? "-" : x.toFixed(2)));
+    lines.push(
+      `${name}: kept start ${sel.chosen} of ${slopes.length}, tail slope ${slopes[sel.chosen - 1]} (starts ${slopes.join(", ")}; teacher's top ${sel.tail} of ${sel.from} held-out zero-bias events)`,
+    );
+  }
   const rates = m.rates_khz;
   if (s.efficiency) {
     const models = [...new Set(Object.values(s.efficiency).flatMap((e) => Object.keys(e)))];

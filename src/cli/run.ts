@@ -14,23 +14,42 @@ interface RunArgs {
  * batches so that they still take enough steps to learn something (a few minutes here).
  */
 export function quickConfig(c: PipelineConfig): PipelineConfig {
-  const data =
-    "generate" in c.data
-      ? {
-          generate: {
-            ...c.data.generate,
-            trainEvents: Math.min(c.data.generate.trainEvents, 8000),
-            testBackgroundEvents: Math.min(c.data.generate.testBackgroundEvents, 8000),
-            testSignalEvents: Math.min(c.data.generate.testSignalEvents, 500),
-          },
-        }
-      : c.data;
+  const g = "generate" in c.data ? c.data.generate : undefined;
+  const selection = g?.selectionEvents;
+  const quickSelection = selection !== undefined ? Math.min(selection, 20000) : undefined;
+  const data = g
+    ? {
+        generate: {
+          ...g,
+          trainEvents: Math.min(g.trainEvents, 8000),
+          testBackgroundEvents: Math.min(g.testBackgroundEvents, 8000),
+          testSignalEvents: Math.min(g.testSignalEvents, 500),
+          ...(quickSelection !== undefined ? { selectionEvents: quickSelection } : {}),
+        },
+      }
+    : c.data;
   return {
     ...c,
     name: `${c.name}-quick`,
     data,
     teacher: { ...c.teacher, epochs: Math.min(c.teacher.epochs ?? 3, 3) },
-    students: c.students.map((s) => ({ ...s, epochs: Math.min(s.epochs ?? 20, 20), batchSize: 64 })),
+    students: c.students.map((s) => ({
+      ...s,
+      epochs: Math.min(s.epochs ?? 20, 20),
+      batchSize: 64,
+      // Two starts, and the tail the same fraction of the fewer held-out events.
+      ...(s.select
+        ? {
+            select: {
+              starts: 2,
+              tail:
+                selection !== undefined && quickSelection !== undefined
+                  ? Math.max(2, Math.round((s.select.tail * quickSelection) / selection))
+                  : s.select.tail,
+            },
+          }
+        : {}),
+    })),
   };
 }
 

@@ -16,9 +16,10 @@ import {
 import { DEFAULT_CHUNK } from "../data/io/source.js";
 import { evaluateScores } from "../eval/index.js";
 import { frac } from "../fixed/index.js";
-import { compileModel } from "../ir/index.js";
+import { compileModel, type ModelIR } from "../ir/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
 import { type ScanOver, scanBits } from "../nn/student/scan.js";
+import { readSelectionTail, type SelectionTail, trainStudentStarts } from "../nn/student/starts.js";
 import { readTargets, studentScores, trainStudent } from "../nn/student/train.js";
 import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
@@ -44,6 +45,9 @@ interface TrainArgs {
   resume: boolean;
   epochs?: number;
   eval?: string;
+  starts?: number;
+  select?: string;
+  "select-tail": number;
 }
 
 const log = (line: string) => console.error(line);
@@ -154,6 +158,21 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe: "continue from the last finished epoch's checkpoint in the run folder",
       })
       .option("epochs", { type: "number", describe: "override the teacher config's epoch count" })
+      .option("starts", {
+        type: "number",
+        describe:
+          "students: train K starts from different initial weights and keep the one that follows the teacher's tail on --select best",
+      })
+      .option("select", {
+        type: "string",
+        describe:
+          "students: held-out zero-bias events (not the training or test events) the teacher scores; --starts are judged on its tail",
+      })
+      .option("select-tail", {
+        type: "number",
+        default: 1000,
+        describe: "how many of the --select events the teacher scores highest the starts are judged on",
+      })
       .option("eval", {
         type: "string",
         describe: "labelled events (background and signals): the AUC of each model per signal is printed",
@@ -172,6 +191,27 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
     if (minScore !== undefined && !Number.isFinite(minScore)) {
       throw new UserError(`--outliers-min-score: found ${minScore}, expected a number (a teacher score)`);
+    }
+    const starts = args.starts;
+    if (starts !== undefined) {
+      if (!Number.isInteger(starts) || starts < 2) {
+        throw new UserError(`--starts: found ${starts}, expected an integer of at least 2`);
+      }
+      if (studentConfigs.length === 0)
+        throw new UserError("--starts: the starts are students'; name a --student");
+      if (scan)
+        throw new UserError("--starts: a --scan-bits run trains one student per bit width; drop one of them");
+      if (args.select === undefined) {
+        throw new UserError(
+          "--starts: the starts are judged on held-out zero-bias events; give --select FILE (e.g. 500,000 events)",
+        );
+      }
+    } else if (args.select !== undefined) {
+      throw new UserError("--select: the held-out events choose among --starts; give --starts K (2 or more)");
+    }
+    const tailSize = args["select-tail"];
+    if (!Number.isInteger(tailSize) || tailSize < 2) {
+      throw new UserError(`--select-tail: found ${tailSize}, expected an integer of at least 2`);
     }
     if (args.epochs !== undefined) {
       if (!Number.isInteger(args.epochs) || args.epochs < 1) {
@@ -194,6 +234,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     try {
       log(`data ${source.description}`);
       const fingerprint = await fingerprintEvents(source);
+      const heldOut = args.select
+        ? await checkHeldOut(args.select, args.dataset, tailSize, fingerprint)
+        : undefined;
       const workers = workersFor(config.training.batchSize);
       log(
         `training on ${workers === 0 ? "this thread" : `${workers} worker thread${workers > 1 ? "s" : ""}`}`,
@@ -222,10 +265,21 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           { name: "train", data: args.data },
           ...(args.eval ? [{ name: "eval", data: args.eval }] : []),
           ...(args.outliers ? [{ name: "outliers", data: args.outliers }] : []),
+          ...(args.select ? [{ name: "select", data: args.select }] : []),
         ],
         args.dataset,
         log,
       );
+      const selection =
+        args.select && heldOut
+          ? await heldOutTail(
+              args.select,
+              targets.scores[targets.scores.length - 1].file,
+              args.dataset,
+              tailSize,
+              heldOut,
+            )
+          : undefined;
       const targetFile = targets.scores[0].file;
       console.log(`distillation targets (${targets.targetType}): ${targetFile}`);
 
@@ -246,7 +300,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
             fingerprint,
             zeroBiasTargets,
             args.outliers,
-            targets.scores[targets.scores.length - 1].file,
+            targets.scores[targets.scores.length - (args.select ? 2 : 1)].file,
             args.dataset,
             minScore,
           )
@@ -299,7 +353,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           );
           continue;
         }
-        const s = await trainStudent({
+        const options = {
           config: sc,
           data: student.data,
           targets: student.targets,
@@ -311,7 +365,35 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           mode: args.mode,
           resume: args.resume,
           log,
-        });
+        };
+        let s: {
+          ir: ModelIR;
+          irFile: string;
+          nonZeroWeights: number;
+          totalWeights: number;
+          weightBits: number;
+        };
+        if (starts !== undefined && selection) {
+          const r = await trainStudentStarts({ ...options, starts, selection });
+          console.log(
+            `starts of ${sc.name}, judged on the teacher's top ${selection.count} of the ${selection.from} events of ${args.select}`,
+          );
+          console.log(
+            table(
+              ["start", "init seed", "validation loss", "tail slope", ""],
+              r.starts.map((x) => [
+                String(x.start),
+                String(x.initSeed),
+                x.validationLoss?.toPrecision(5) ?? "-",
+                x.tailSlope?.toFixed(4) ?? "-",
+                x.start === r.chosen ? "kept" : "",
+              ]),
+            ),
+          );
+          s = r;
+        } else {
+          s = await trainStudent(options);
+        }
         console.log(
           `student ${sc.name} (${args.mode}, ${args.student?.[i]}): ${s.nonZeroWeights}/${s.totalWeights} non-zero weights, ${s.weightBits} weight bits -> ${s.irFile}`,
         );
@@ -326,6 +408,47 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
   },
 };
+
+/**
+ * Checks the `--select` events before any training: other events than the training ones, and
+ * at least `k` of them.
+ */
+async function checkHeldOut(
+  file: string,
+  dataset: string | undefined,
+  k: number,
+  training: DatasetFingerprint,
+): Promise<DatasetFingerprint> {
+  const src = await openEvents(file, { dataset });
+  try {
+    const fingerprint = await fingerprintEvents(src);
+    if (fingerprint.sha256 === training.sha256) {
+      throw new UserError(`--select: ${file} holds the training events; give events held out of training`);
+    }
+    if (k > src.count) {
+      throw new UserError(`--select-tail: found ${k}, expected at most the ${src.count} events of ${file}`);
+    }
+    return fingerprint;
+  } finally {
+    src.close();
+  }
+}
+
+/** The held-out events the teacher scores highest, with those scores (`--select`). */
+async function heldOutTail(
+  file: string,
+  scoresFile: string,
+  dataset: string | undefined,
+  k: number,
+  fingerprint: DatasetFingerprint,
+): Promise<SelectionTail> {
+  const src = await openEvents(file, { dataset });
+  try {
+    return await readSelectionTail(src, await readTargets(scoresFile, fingerprint, file), k);
+  } finally {
+    src.close();
+  }
+}
 
 /**
  * The students' training events with outlier exposure: the zero-bias stream, then the events

@@ -15,6 +15,11 @@ const generated = z.strictObject({
   /** Events of each signal or fault sample in the test set. */
   testSignalEvents: z.number().int().min(10),
   signals: z.array(z.enum(SAMPLES.filter((s) => s !== "background") as [string, ...string[]])).min(1),
+  /**
+   * Zero-bias events used neither for training nor for thresholds: the teacher scores them, and
+   * students with `select` keep the start that follows its tail best.
+   */
+  selectionEvents: z.number().int().min(2).optional(),
   seed: z.number().int().nonnegative().default(1),
 });
 
@@ -23,6 +28,8 @@ const files = z.strictObject({
   train: z.string(),
   /** Labelled test events: background plus signals (CICADA-layout HDF5 or any supported format). */
   test: z.string(),
+  /** Held-out zero-bias events for choosing among a student's starts (see selectionEvents). */
+  select: z.string().optional(),
   /** HDF5 dataset name (default CaloRegions). */
   dataset: z.string().optional(),
 });
@@ -44,6 +51,17 @@ export const pipelineSchema = z.strictObject({
         /** Overrides the student config's batch size. */
         batchSize: z.number().int().positive().optional(),
         mode: z.enum(["qat", "ptq"]).default("qat"),
+        /**
+         * Train `starts` students from different initial weights and keep the one whose score
+         * rises most steeply across the `tail` events of the held-out zero-bias set that the
+         * teacher scores highest.
+         */
+        select: z
+          .strictObject({
+            starts: z.number().int().min(2).max(64),
+            tail: z.number().int().min(2).default(1000),
+          })
+          .optional(),
       }),
     )
     .min(1),
@@ -78,12 +96,33 @@ export function loadPipelineConfig(file: string): PipelineConfig {
     if (names.has(s.config))
       throw new ConfigError(`${file}: students[${i}].config: ${s.config} is listed twice`);
     names.add(s.config);
+    if (!s.select) return;
+    const held =
+      "files" in c.data ? c.data.files.select !== undefined : c.data.generate.selectionEvents !== undefined;
+    if (!held) {
+      throw new ConfigError(
+        `${file}: students[${i}].select: choosing among starts needs held-out zero-bias events; set ${"files" in c.data ? "data.files.select" : "data.generate.selectionEvents (e.g. 500000)"}`,
+      );
+    }
+    const n = "generate" in c.data ? c.data.generate.selectionEvents : undefined;
+    if (n !== undefined && s.select.tail > n) {
+      throw new ConfigError(
+        `${file}: students[${i}].select.tail: found ${s.select.tail}, expected at most data.generate.selectionEvents (${n})`,
+      );
+    }
   });
   return {
     ...c,
     data:
       "files" in c.data
-        ? { files: { ...c.data.files, train: at(c.data.files.train), test: at(c.data.files.test) } }
+        ? {
+            files: {
+              ...c.data.files,
+              train: at(c.data.files.train),
+              test: at(c.data.files.test),
+              ...(c.data.files.select !== undefined ? { select: at(c.data.files.select) } : {}),
+            },
+          }
         : c.data,
     teacher: { ...c.teacher, config: at(c.teacher.config) },
     students: c.students.map((s) => ({ ...s, config: at(s.config) })),

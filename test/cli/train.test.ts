@@ -17,6 +17,8 @@ const root = mkdtempSync(join(tmpdir(), "distill-cli-train-"));
 const bg = join(root, "bg.h5");
 const test = join(root, "test.h5");
 const outliers = join(root, "outliers.h5");
+const held = join(root, "held.h5");
+const countsTeacher = join(root, "tiny-counts.json");
 const config = join(root, "tiny.json");
 const student = join(root, "student.json");
 const args = (out: string, ...more: string[]) => [
@@ -44,6 +46,12 @@ beforeAll(async () => {
   await writeChunks(bg, [generate(gen, ["background"], 800, 5)]);
   await writeChunks(test, [generate(gen, ["background", "monojet"], 300, 6)]);
   await writeChunks(outliers, [generate(gen, ["llp"], 100, 7)]);
+  await writeChunks(held, [generate(gen, ["background"], 600, 8)]);
+  // Inputs in counts: the MSE exceeds 1, so scores (ln(MSE) * 32, floored at 0) spread out.
+  writeFileSync(
+    countsTeacher,
+    JSON.stringify({ ...tinyTeacher({ epochs: 2, batchSize: 32 }), input: { scale: 1 } }),
+  );
   writeFileSync(config, JSON.stringify(tinyTeacher({ epochs: 3, batchSize: 32 })));
   const q = (bits: number, integer: number) => ({ quantizer: "quantized_bits", bits, integer });
   writeFileSync(
@@ -182,6 +190,54 @@ describe("distill train --teacher", () => {
     );
     expect(cli(out, "--resume", "--student", student, "--scan-bits", "1..3").stderr.trim()).toBe(
       'distill: --scan-bits: found "1..3", expected a range such as 2..16 or a list such as 4,6,8 (2 to 24)',
+    );
+  }, 240_000);
+
+  it("keeps the best of --starts by the tail slope on the --select events", () => {
+    const out = join(root, "run-starts");
+    const withCounts = (...more: string[]) =>
+      spawnSync(
+        process.execPath,
+        args(out, ...more).map((a) => (a === config ? countsTeacher : a)),
+        { encoding: "utf8" },
+      );
+    const r = withCounts("--student", student, "--starts", "3", "--select", held, "--select-tail", "50");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      `starts of tiny-student, judged on the teacher's top 50 of the 600 events of ${held}`,
+    );
+    const rows = [...r.stdout.matchAll(/^([123])\s+(\d+)\s+[\d.]+\s+(-?[\d.]+)\s*(kept)?$/gm)];
+    expect(rows.map((m) => [m[1], m[2]])).toEqual([
+      ["1", "1"],
+      ["2", "2"],
+      ["3", "3"],
+    ]);
+    const slopes = rows.map((m) => Number(m[3]));
+    expect(rows.filter((m) => m[4]).map((m) => Number(m[3]))).toEqual([Math.max(...slopes)]);
+    const log = JSON.parse(readFileSync(join(out, "student", "tiny-student", "starts.json"), "utf8"));
+    expect(log.selection).toMatchObject({ source: held, from: 600, tail: 50 });
+    expect(existsSync(join(out, "teacher", "select-scores.h5"))).toBe(true);
+
+    // The error is the last line (the backend and data lines come first for the last two).
+    const refused = (...more: string[]) =>
+      withCounts("--resume", ...more)
+        .stderr.trim()
+        .split("\n")
+        .pop();
+    expect(refused("--student", student, "--starts", "3")).toBe(
+      "distill: --starts: the starts are judged on held-out zero-bias events; give --select FILE (e.g. 500,000 events)",
+    );
+    expect(refused("--student", student, "--select", held)).toBe(
+      "distill: --select: the held-out events choose among --starts; give --starts K (2 or more)",
+    );
+    expect(refused("--student", student, "--starts", "1", "--select", held)).toBe(
+      "distill: --starts: found 1, expected an integer of at least 2",
+    );
+    expect(refused("--student", student, "--starts", "2", "--select", bg)).toBe(
+      `distill: --select: ${bg} holds the training events; give events held out of training`,
+    );
+    expect(refused("--student", student, "--starts", "2", "--select", held, "--select-tail", "601")).toBe(
+      `distill: --select-tail: found 601, expected at most the 600 events of ${held}`,
     );
   }, 240_000);
 

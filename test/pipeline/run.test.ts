@@ -25,7 +25,12 @@ const student = (name: string, units: number, alpha: number | string = 1) => ({
     validationFraction: 0.2,
   },
 });
-writeFileSync(join(root, "teacher.json"), JSON.stringify(tinyTeacher({ epochs: 1, batchSize: 64 })));
+// Inputs in counts (scale 1), so that the tiny teacher's MSE exceeds 1 and its scores
+// (ln(MSE) * 32, floored at 0) spread out instead of all being 0.
+writeFileSync(
+  join(root, "teacher.json"),
+  JSON.stringify({ ...tinyTeacher({ epochs: 1, batchSize: 64 }), input: { scale: 1 } }),
+);
 writeFileSync(join(root, "s1.json"), JSON.stringify(student("s1", 2)));
 writeFileSync(join(root, "s2.json"), JSON.stringify(student("s2", 3, "auto_po2")));
 const config = join(root, "pipeline.json");
@@ -40,10 +45,12 @@ writeFileSync(
         testBackgroundEvents: 400,
         testSignalEvents: 60,
         signals: ["monojet", "hotRegion"],
+        selectionEvents: 500,
       },
     },
     teacher: { config: "teacher.json" },
-    students: [{ config: "s1.json" }, { config: "s2.json" }],
+    // s1 is the better of two starts on the held-out events' tail.
+    students: [{ config: "s1.json", select: { starts: 2, tail: 40 } }, { config: "s2.json" }],
     deploy: "s2",
     backend: "wasm",
     workers: 0,
@@ -94,6 +101,13 @@ describe("distill run", () => {
     );
     expect(first.stdout).toMatch(/^latency \d+ cycles = [\d.]+ ns = [\d.]+ BX \(budget 8 BX\): PASS$/m);
     expect(first.stdout).toMatch(/^co-simulation: OK, 520 events, 0 mismatches$/m);
+    const kept = first.stdout.match(
+      /^s1: kept start ([12]) of 2, tail slope (-?[\d.]+) \(starts (-?[\d.]+), (-?[\d.]+); teacher's top 40 of 500 held-out zero-bias events\)$/m,
+    );
+    expect(kept, first.stdout).not.toBeNull();
+    const [, chosen, slope, ...slopes] = kept ?? [];
+    expect(slope).toBe(slopes[Number(chosen) - 1]);
+    expect(Number(slope)).toBe(Math.max(...slopes.map(Number)));
     expect(first.stdout).toMatch(/^resources \(yosys\): luts \d+ \([\d.]+%\)/m);
     const out = join(root, "out");
     for (const f of [
@@ -102,6 +116,8 @@ describe("distill run", () => {
       "reports/metrics.json",
       "rtl/report.json",
       "student/s2/student.ir.json",
+      "student/s1/starts/2/student.ir.json",
+      "teacher/select-scores.h5",
       "teacher/teacher.onnx",
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
@@ -112,6 +128,11 @@ describe("distill run", () => {
     expect(Object.keys(runJson.versions)).toContain("@tensorflow/tfjs-core");
     const metrics = JSON.parse(readFileSync(join(out, "reports", "metrics.json"), "utf8"));
     expect(metrics.summary.cosim.ok).toBe(true);
+    const starts = JSON.parse(readFileSync(join(out, "student/s1/starts.json"), "utf8"));
+    expect(starts.chosen).toBe(Number(chosen));
+    expect(readFileSync(join(out, "student/s1/student.ir.json"), "utf8")).toBe(
+      readFileSync(join(out, `student/s1/starts/${chosen}/student.ir.json`), "utf8"),
+    );
 
     const second = run("--from", "synth");
     expect(second.status, second.stderr).toBe(0);
