@@ -22,8 +22,13 @@ import { allowedEvents, type EvalMetrics, evaluateScoresFile, workingPointNotes 
 import { frac } from "./fixed/index.js";
 import { compileModel, readModel } from "./ir/index.js";
 import { type BackendName, describeBackend, selectBackend } from "./nn/backend.js";
-import { readSelectionTail, trainStudentStarts } from "./nn/student/starts.js";
-import { readTargets, studentScores, trainStudent } from "./nn/student/train.js";
+import {
+  readSelectionTail,
+  type SelectionTail,
+  type StudentStarts,
+  trainStudentStarts,
+} from "./nn/student/starts.js";
+import { readTargets, studentScores, type TrainedStudent, trainStudent } from "./nn/student/train.js";
 import { teacherTargets } from "./nn/teacher/targets.js";
 import { trainTeacher } from "./nn/teacher/train.js";
 import { CheckpointError } from "./nn/train/checkpoint.js";
@@ -387,28 +392,16 @@ export async function runPipeline(
               rmSync(join(sdir, "starts"), { recursive: true, force: true });
               return retry();
             };
+          let tail: SelectionTail | undefined;
           if (select && data.select && data.selectFingerprint) {
             const teacherTail = await readTargets(selectScores, data.selectFingerprint, data.select);
             const held = await open(data.select);
-            const tail = await readSelectionTail(held, teacherTail, select.tail).finally(() => held.close());
-            const train = (resume: boolean) =>
-              trainStudentStarts({ ...options(resume), starts: select.starts, selection: tail });
-            const t = await train(true).catch(afresh(() => train(false)));
-            return {
-              name: studentConfig.name,
-              irFile: t.irFile,
-              nonZeroWeights: t.nonZeroWeights,
-              weightBits: t.weightBits,
-              history: t.history,
-              selection: {
-                chosen: t.chosen,
-                tailSlopes: t.starts.map((x) => x.tailSlope),
-                tail: tail.count,
-                from: tail.from,
-              },
-            };
+            tail = await readSelectionTail(held, teacherTail, select.tail).finally(() => held.close());
           }
-          const train = (resume: boolean) => trainStudent(options(resume));
+          const train = (resume: boolean): Promise<TrainedStudent | StudentStarts> =>
+            select && tail
+              ? trainStudentStarts({ ...options(resume), starts: select.starts, selection: tail })
+              : trainStudent(options(resume));
           const t = await train(true).catch(afresh(() => train(false)));
           return {
             name: studentConfig.name,
@@ -416,6 +409,16 @@ export async function runPipeline(
             nonZeroWeights: t.nonZeroWeights,
             weightBits: t.weightBits,
             history: t.history,
+            ...("chosen" in t && tail
+              ? {
+                  selection: {
+                    chosen: t.chosen,
+                    tailSlopes: t.starts.map((x) => x.tailSlope),
+                    tail: tail.count,
+                    from: tail.from,
+                  },
+                }
+              : {}),
           };
         } finally {
           source.close();

@@ -94,16 +94,18 @@ describe("best of several starts by tail slope", () => {
     const selection = await readSelectionTail(src, heldTeacher, 150);
     src.close();
     const dir = join(root, "starts");
+    const train = (lines: string[]) =>
+      trainStudentStarts({
+        ...base,
+        config: config(),
+        dir,
+        starts: 3,
+        selection,
+        resume: true,
+        log: (l) => lines.push(l),
+      });
     const lines: string[] = [];
-    const r = await trainStudentStarts({
-      ...base,
-      config: config(),
-      dir,
-      starts: 3,
-      selection,
-      resume: true,
-      log: (l) => lines.push(l),
-    });
+    const r = await train(lines);
     const log = JSON.parse(readFileSync(join(dir, "starts.json"), "utf8")) as StartsLog;
     expect(log.starts.map((s) => [s.start, s.initSeed])).toEqual([
       [1, 3],
@@ -136,15 +138,7 @@ describe("best of several starts by tail slope", () => {
 
     // Resumed: every start is read back, none trained.
     const again: string[] = [];
-    const r2 = await trainStudentStarts({
-      ...base,
-      config: config(),
-      dir,
-      starts: 3,
-      selection,
-      resume: true,
-      log: (l) => again.push(l),
-    });
+    const r2 = await train(again);
     expect(again.filter((l) => / epoch \d+\/\d+/.test(l))).toEqual([]);
     expect(again.filter((l) => l.includes("trained before"))).toHaveLength(3);
     expect(r2.chosen).toBe(argmax);
