@@ -85,8 +85,8 @@ export function triggerOverlap(
  * The least-squares slope of `student` on `teacher` over the `k` events the teacher scores
  * highest (ties at the k-th score broken by event order): how steeply the student still rises
  * across the teacher's tail. On zero-bias events, conv-v1 starts with a slope of 1.7 or more
- * over the top 1,000 of 500,000 mostly kept the teacher's signal efficiency at 3 kHz (9 of 10);
- * starts that flatten mostly lost it (13 of 14; README, conv-v1).
+ * over the top 1,000 of 500,000 mostly kept the teacher's signal efficiency at 3 kHz (7 of 10
+ * with thresholds from 1,000,000 events); none of the 14 that flatten did (README, conv-v1).
  * NaN when the teacher's k scores are all equal.
  */
 export function tailSlope(teacher: ArrayLike<number>, student: ArrayLike<number>, k: number): number {
