@@ -16,11 +16,16 @@ import {
 import { DEFAULT_CHUNK } from "../data/io/source.js";
 import { evaluateScores } from "../eval/index.js";
 import { frac } from "../fixed/index.js";
-import { compileModel, type ModelIR } from "../ir/index.js";
+import { compileModel } from "../ir/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
 import { type ScanOver, scanBits } from "../nn/student/scan.js";
-import { readSelectionTail, type SelectionTail, trainStudentStarts } from "../nn/student/starts.js";
-import { readTargets, studentScores, trainStudent } from "../nn/student/train.js";
+import {
+  readSelectionTail,
+  type SelectionTail,
+  type StudentStarts,
+  trainStudentStarts,
+} from "../nn/student/starts.js";
+import { readTargets, studentScores, type TrainedStudent, trainStudent } from "../nn/student/train.js";
 import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
 import { appendStream, type EventStream } from "../nn/train/data.js";
@@ -258,36 +263,27 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         `teacher saved to ${t.modelDir} (epoch ${t.bestEpoch}, validation loss ${best?.validationLoss.toPrecision(5)})`,
       );
       t.model.dispose();
-      const targets = await teacherTargets(
-        t.modelDir,
-        dir,
-        [
-          { name: "train", data: args.data },
-          ...(args.eval ? [{ name: "eval", data: args.eval }] : []),
-          ...(args.outliers ? [{ name: "outliers", data: args.outliers }] : []),
-          ...(args.select ? [{ name: "select", data: args.select }] : []),
-        ],
-        args.dataset,
-        log,
-      );
+      const scored = [
+        { name: "train", data: args.data },
+        ...(args.eval ? [{ name: "eval", data: args.eval }] : []),
+        ...(args.outliers ? [{ name: "outliers", data: args.outliers }] : []),
+        ...(args.select ? [{ name: "select", data: args.select }] : []),
+      ];
+      const targets = await teacherTargets(t.modelDir, dir, scored, args.dataset, log);
+      /** The scores file of one of the `scored` inputs, by name. */
+      const scoresFile = (name: string) => targets.scores[scored.findIndex((x) => x.name === name)].file;
       const selection =
         args.select && heldOut
-          ? await heldOutTail(
-              args.select,
-              targets.scores[targets.scores.length - 1].file,
-              args.dataset,
-              tailSize,
-              heldOut,
-            )
+          ? await heldOutTail(args.select, scoresFile("select"), args.dataset, tailSize, heldOut)
           : undefined;
-      const targetFile = targets.scores[0].file;
+      const targetFile = scoresFile("train");
       console.log(`distillation targets (${targets.targetType}): ${targetFile}`);
 
       const evalEvents = args.eval ? await readEvents(args.eval, { dataset: args.dataset }) : undefined;
       const scores: Record<string, ArrayLike<number>> = {};
       if (evalEvents) {
-        const s = await readScores(targets.scores[1].file);
-        scores.teacher = scoreColumn(s, "teacher_score", targets.scores[1].file).values as Float64Array;
+        const s = await readScores(scoresFile("eval"));
+        scores.teacher = scoreColumn(s, "teacher_score", scoresFile("eval")).values as Float64Array;
       }
       const zeroBiasTargets =
         studentConfigs.length > 0
@@ -300,7 +296,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
             fingerprint,
             zeroBiasTargets,
             args.outliers,
-            targets.scores[targets.scores.length - (args.select ? 2 : 1)].file,
+            scoresFile("outliers"),
             args.dataset,
             minScore,
           )
@@ -366,13 +362,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           resume: args.resume,
           log,
         };
-        let s: {
-          ir: ModelIR;
-          irFile: string;
-          nonZeroWeights: number;
-          totalWeights: number;
-          weightBits: number;
-        };
+        let s: TrainedStudent | StudentStarts;
         if (starts !== undefined && selection) {
           const r = await trainStudentStarts({ ...options, starts, selection });
           console.log(
