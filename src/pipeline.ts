@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { PipelineConfig } from "./config/pipeline.js";
 import { loadStudentConfig } from "./config/student.js";
@@ -400,7 +401,13 @@ export async function runPipeline(
           }
           const train = (resume: boolean): Promise<TrainedStudent | StudentStarts> =>
             select && tail
-              ? trainStudentStarts({ ...options(resume), starts: select.starts, selection: tail })
+              ? trainStudentStarts({
+                  ...options(resume),
+                  starts: select.starts,
+                  selection: tail,
+                  // One start per core at a time; which start is kept does not depend on it.
+                  parallel: availableParallelism(),
+                })
               : trainStudent(options(resume));
           const t = await train(true).catch(afresh(() => train(false)));
           return {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { loadStudentConfig } from "../config/student.js";
@@ -53,6 +54,7 @@ interface TrainArgs {
   starts?: number;
   select?: string;
   "select-tail": number;
+  "parallel-starts"?: number;
 }
 
 const log = (line: string) => console.error(line);
@@ -178,6 +180,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         default: 1000,
         describe: "how many of the --select events the teacher scores highest the starts are judged on",
       })
+      .option("parallel-starts", {
+        type: "number",
+        describe:
+          "how many --starts train at once, one worker thread each (default: the machine's cores; the result does not depend on it)",
+      })
       .option("eval", {
         type: "string",
         describe: "labelled events (background and signals): the AUC of each model per signal is printed",
@@ -213,6 +220,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       }
     } else if (args.select !== undefined) {
       throw new UserError("--select: the held-out events choose among --starts; give --starts K (2 or more)");
+    }
+    const parallelStarts = args["parallel-starts"] ?? availableParallelism();
+    if (!Number.isInteger(parallelStarts) || parallelStarts < 1) {
+      throw new UserError(`--parallel-starts: found ${parallelStarts}, expected a positive integer`);
+    }
+    if (args["parallel-starts"] !== undefined && starts === undefined) {
+      throw new UserError("--parallel-starts: it trains --starts at once; give --starts K (2 or more)");
     }
     const tailSize = args["select-tail"];
     if (!Number.isInteger(tailSize) || tailSize < 2) {
@@ -364,7 +378,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         };
         let s: TrainedStudent | StudentStarts;
         if (starts !== undefined && selection) {
-          const r = await trainStudentStarts({ ...options, starts, selection });
+          const r = await trainStudentStarts({ ...options, starts, selection, parallel: parallelStarts });
           console.log(
             `starts of ${sc.name}, judged on the teacher's top ${selection.count} of the ${selection.from} events of ${args.select}`,
           );

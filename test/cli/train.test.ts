@@ -198,8 +198,20 @@ describe("distill train --teacher", () => {
   it("keeps the best of --starts by the tail slope on the --select events", () => {
     const out = join(root, "run-starts");
     const run = (...more: string[]) => cli(out, ...more);
-    const r = run("--student", student, "--starts", "3", "--select", held, "--select-tail", "50");
+    const r = run(
+      "--student",
+      student,
+      "--starts",
+      "3",
+      "--select",
+      held,
+      "--select-tail",
+      "50",
+      "--parallel-starts",
+      "2",
+    );
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("student tiny-student: training 3 starts, 2 at a time on worker threads");
     expect(r.stdout).toContain(
       `starts of tiny-student, judged on the teacher's top 50 of the 600 events of ${held}`,
     );
@@ -235,6 +247,12 @@ describe("distill train --teacher", () => {
     );
     expect(refused("--student", student, "--starts", "2", "--select", held, "--select-tail", "601")).toBe(
       `distill: --select-tail: found 601, expected at most the 600 events of ${held}`,
+    );
+    expect(refused("--student", student, "--starts", "2", "--select", held, "--parallel-starts", "0")).toBe(
+      "distill: --parallel-starts: found 0, expected a positive integer",
+    );
+    expect(refused("--student", student, "--parallel-starts", "2")).toBe(
+      "distill: --parallel-starts: it trains --starts at once; give --starts K (2 or more)",
     );
   }, 240_000);
 

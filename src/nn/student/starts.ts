@@ -1,12 +1,18 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { EventSource } from "../../data/io/source.js";
+import { Worker } from "node:worker_threads";
+import { N_REGIONS } from "../../data/geometry.js";
+import { DEFAULT_CHUNK, type EventSource } from "../../data/io/source.js";
 import { tailSlope, topEvents } from "../../eval/agreement.js";
 import { frac } from "../../fixed/index.js";
 import { compileModel, type ModelIR, readModel } from "../../ir/index.js";
 import { writeFileAtomic } from "../../util/atomic.js";
+import { workerEntry } from "../../util/worker.js";
+import { CheckpointError } from "../train/checkpoint.js";
+import type { EventStream } from "../train/data.js";
 import type { EpochRecord } from "../train/loop.js";
+import type { StartReply, StartRequest, StartResult } from "./start-worker.js";
 import {
   StudentError,
   type StudentTrainOptions,
@@ -109,6 +115,12 @@ export interface StartsOptions extends StudentTrainOptions {
   /** How many starts to train (at least 2). */
   readonly starts: number;
   readonly selection: SelectionTail;
+  /**
+   * How many starts train at once, each on a worker thread of its own (default 1: one after
+   * another on this thread, with `workers` data-parallel threads each). The starts and the one
+   * kept do not depend on it.
+   */
+  readonly parallel?: number;
 }
 
 export interface StudentStarts extends WeightCounts {
@@ -163,55 +175,81 @@ export async function trainStudentStarts(o: StartsOptions): Promise<StudentStart
       .digest("hex")
       .slice(0, 16),
   };
-  const records: StartRecord[] = [];
+  const records = new Map<number, StartRecord>();
   const write = (chosen?: number) => {
     const json: StartsLog = {
       format: "distill-starts",
       version: 1,
       selection,
-      starts: records,
+      starts: [...records.values()].sort((a, b) => a.start - b.start),
       ...(chosen !== undefined ? { chosen } : {}),
     };
     writeFileAtomic(logFile, `${JSON.stringify(json, null, 1)}\n`);
   };
+  /** Judges a trained start on the selection tail and records it. */
+  const finish = (trained: Omit<StartRecord, "tailSlope">, ir: ModelIR) => {
+    const scale = 2 ** -frac(compileModel(ir).outputType);
+    const scores = Float64Array.from(studentScores(ir, o.selection), (v) => v * scale);
+    const slope = tailSlope(o.selection.teacher, scores, o.selection.count);
+    records.set(trained.start, { ...trained, tailSlope: Number.isFinite(slope) ? slope : null });
+    write();
+    log(
+      `student ${name} start ${trained.start}/${o.starts}: tail slope ${Number.isFinite(slope) ? slope.toFixed(3) : "undefined (constant teacher tail)"} over the teacher's top ${o.selection.count} of ${o.selection.from} events of ${o.selection.source}; validation loss ${trained.validationLoss?.toPrecision(5) ?? "-"}`,
+    );
+  };
+  const todo: PlannedStart[] = [];
   for (let start = 1; start <= o.starts; start++) {
     const dir = startDir(o.dir, start);
     const initSeed = o.seed + start - 1;
     const tag = studentTag(o.config, o.seed, mode, o.fingerprint, o.targets, initSeed);
     const irFile = join(dir, "student.ir.json");
     const done = previous?.starts.find((r) => r.start === start && r.tag === tag);
-    let ir: ModelIR;
-    let trained: Omit<StartRecord, "tailSlope">;
     if (done && existsSync(irFile)) {
       log(`student ${name} start ${start}/${o.starts}: trained before (${irFile})`);
-      ir = readModel(irFile);
-      trained = done;
+      finish(done, readModel(irFile));
     } else {
-      log(`student ${name} start ${start}/${o.starts}: initial weights from seed ${initSeed}`);
-      const t = await trainStudent({ ...o, dir, initSeed });
-      ir = t.ir;
-      const best = t.history[t.bestEpoch - 1];
-      trained = {
-        start,
-        initSeed,
-        tag,
-        bestEpoch: t.bestEpoch,
-        validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
-        totalWeights: t.totalWeights,
-        nonZeroWeights: t.nonZeroWeights,
-        weightBits: t.weightBits,
-      };
+      todo.push({ start, dir, initSeed, tag, irFile, label: `student ${name} start ${start}/${o.starts}` });
     }
-    const scale = 2 ** -frac(compileModel(ir).outputType);
-    const scores = Float64Array.from(studentScores(ir, o.selection), (v) => v * scale);
-    const slope = tailSlope(o.selection.teacher, scores, o.selection.count);
-    records.push({ ...trained, tailSlope: Number.isFinite(slope) ? slope : null });
-    write();
-    log(
-      `student ${name} start ${start}/${o.starts}: tail slope ${Number.isFinite(slope) ? slope.toFixed(3) : "undefined (constant teacher tail)"} over the teacher's top ${o.selection.count} of ${o.selection.from} events of ${o.selection.source}; validation loss ${trained.validationLoss?.toPrecision(5) ?? "-"}`,
-    );
   }
-  const chosen = bestStart(records);
+  const parallel = Math.min(o.parallel ?? 1, todo.length);
+  const shared = parallel > 1 ? await sharedEvents(o.data) : undefined;
+  if (parallel > 1 && !shared) {
+    log(`student ${name}: the training events exceed 1 GiB, so the starts train one after another`);
+  }
+  if (shared) {
+    log(`student ${name}: training ${todo.length} starts, ${parallel} at a time on worker threads`);
+    await trainInWorkers(todo, parallel, {
+      base: { config: o.config, seed: o.seed, backend: o.backend, mode, resume: o.resume ?? false },
+      fingerprint: o.fingerprint,
+      targets: o.targets,
+      events: shared,
+      ...(o.shuffleBuffer !== undefined ? { shuffleBuffer: o.shuffleBuffer } : {}),
+      log,
+      started: (p) => log(`${p.label}: initial weights from seed ${p.initSeed}`),
+      done: (p, r) => finish({ start: p.start, initSeed: p.initSeed, tag: p.tag, ...r }, readModel(p.irFile)),
+    });
+  } else {
+    for (const p of todo) {
+      log(`${p.label}: initial weights from seed ${p.initSeed}`);
+      const t = await trainStudent({ ...o, dir: p.dir, initSeed: p.initSeed, label: p.label });
+      const best = t.history[t.bestEpoch - 1];
+      finish(
+        {
+          start: p.start,
+          initSeed: p.initSeed,
+          tag: p.tag,
+          bestEpoch: t.bestEpoch,
+          validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
+          totalWeights: t.totalWeights,
+          nonZeroWeights: t.nonZeroWeights,
+          weightBits: t.weightBits,
+        },
+        t.ir,
+      );
+    }
+  }
+  const starts = [...records.values()].sort((a, b) => a.start - b.start);
+  const chosen = bestStart(starts);
   const from = startDir(o.dir, chosen.start);
   copyInto(join(from, "student.ir.json"), join(o.dir, "student.ir.json"));
   copyInto(join(from, "history.json"), join(o.dir, "history.json"));
@@ -222,7 +260,7 @@ export async function trainStudentStarts(o: StartsOptions): Promise<StudentStart
   }
   write(chosen.start);
   log(
-    `student ${name}: kept start ${chosen.start} of ${o.starts} (tail slopes ${records.map((r) => r.tailSlope?.toFixed(3) ?? "-").join(", ")})`,
+    `student ${name}: kept start ${chosen.start} of ${o.starts} (tail slopes ${starts.map((r) => r.tailSlope?.toFixed(3) ?? "-").join(", ")})`,
   );
   const irFile = join(o.dir, "student.ir.json");
   return {
@@ -234,7 +272,7 @@ export async function trainStudentStarts(o: StartsOptions): Promise<StudentStart
     totalWeights: chosen.totalWeights,
     nonZeroWeights: chosen.nonZeroWeights,
     weightBits: chosen.weightBits,
-    starts: records,
+    starts,
     chosen: chosen.start,
   };
 }
@@ -270,4 +308,120 @@ function readStartsLog(file: string): StartsLog | undefined {
     throw new StudentError(`${file}: format: expected a "distill-starts" log of the starts trained`);
   }
   return log as StartsLog;
+}
+
+interface PlannedStart {
+  readonly start: number;
+  readonly dir: string;
+  readonly initSeed: number;
+  readonly tag: string;
+  readonly irFile: string;
+  readonly label: string;
+}
+
+/** The training events copied once into shared memory, or undefined past 1 GiB. */
+async function sharedEvents(data: EventStream): Promise<Uint16Array | undefined> {
+  const bytes = data.count * N_REGIONS * 2;
+  if (bytes > 1 << 30) return undefined;
+  const et = new Uint16Array(new SharedArrayBuffer(bytes));
+  let at = 0;
+  for await (const chunk of data.chunks(DEFAULT_CHUNK)) {
+    if (at + chunk.count > data.count) break;
+    et.set(chunk.et, at * N_REGIONS);
+    at += chunk.count;
+  }
+  if (at !== data.count) {
+    throw new StudentError(`the training events: read ${at}, expected ${data.count}`);
+  }
+  return et;
+}
+
+interface WorkerJob {
+  readonly base: Pick<StartRequest, "config" | "seed" | "backend" | "mode" | "resume">;
+  readonly fingerprint: StartRequest["fingerprint"];
+  readonly targets: Float32Array;
+  readonly events: Uint16Array;
+  readonly shuffleBuffer?: number;
+  readonly log: (line: string) => void;
+  readonly started: (p: PlannedStart) => void;
+  readonly done: (p: PlannedStart, r: StartResult) => void;
+}
+
+/**
+ * Trains the planned starts on `n` worker threads, each taking the next start when it is free.
+ * The first failure stops every worker and is thrown (a checkpoint that cannot be resumed stays
+ * a CheckpointError, a user's mistake stays a UserError).
+ */
+async function trainInWorkers(todo: readonly PlannedStart[], n: number, job: WorkerJob): Promise<void> {
+  const { url, execArgv } = workerEntry(import.meta.url, "start-worker");
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let running = 0;
+      let failed = false;
+      const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const give = (w: Worker) => {
+        if (failed) return;
+        if (next >= todo.length) {
+          if (running === 0) resolve();
+          return;
+        }
+        const p = todo[next++];
+        running++;
+        job.started(p);
+        const request: StartRequest = {
+          type: "train",
+          ...job.base,
+          start: p.start,
+          initSeed: p.initSeed,
+          dir: p.dir,
+          fingerprint: job.fingerprint,
+          label: p.label,
+          et: job.events,
+          count: job.events.length / N_REGIONS,
+          targets: job.targets,
+          ...(job.shuffleBuffer !== undefined ? { shuffleBuffer: job.shuffleBuffer } : {}),
+        };
+        w.postMessage(request);
+      };
+      for (let k = 0; k < n; k++) {
+        const w = new Worker(url, { execArgv });
+        workers.push(w);
+        w.on("message", (m: StartReply) => {
+          if (m.type === "log") job.log(m.line);
+          else if (m.type === "error") fail(workerError(m));
+          else {
+            running--;
+            try {
+              job.done(todo.find((p) => p.start === m.start)!, m.result);
+            } catch (e) {
+              fail(e instanceof Error ? e : new Error(String(e)));
+              return;
+            }
+            give(w);
+          }
+        });
+        w.on("error", fail);
+        w.on("exit", (code) => {
+          if (code !== 0) fail(new Error(`a start's worker thread exited with code ${code}`));
+        });
+      }
+      for (const w of workers) give(w);
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function workerError(m: Extract<StartReply, { type: "error" }>): Error {
+  if (m.name === "CheckpointError") return new CheckpointError(m.message);
+  if (m.user) return new StudentError(m.message);
+  const e = new Error(m.message);
+  e.name = m.name;
+  return e;
 }

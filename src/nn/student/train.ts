@@ -52,6 +52,8 @@ export interface StudentTrainOptions {
   readonly mode?: StudentMode;
   readonly resume?: boolean;
   readonly shuffleBuffer?: number;
+  /** What the log lines name this training (default `student NAME`). */
+  readonly label?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -117,7 +119,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     const flipped = reviveDeadStart(m, initialParams, first.et, first.count, mode === "qat");
     if (flipped !== undefined) {
       o.log?.(
-        `student ${o.config.name}: with ${seeds} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
+        `${o.label ?? `student ${o.config.name}`}: with ${seeds} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
       );
     }
     break;
@@ -131,7 +133,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
       checkpointDir: join(o.dir, "checkpoint"),
       resume: o.resume ?? false,
       tag: studentTag(o.config, o.seed, mode, o.fingerprint, o.targets, initSeed),
-      label: `student ${o.config.name}`,
+      label: o.label ?? `student ${o.config.name}`,
       initialParams,
       ...(afterUpdate ? { afterUpdate } : {}),
       ...(o.log ? { log: o.log } : {}),

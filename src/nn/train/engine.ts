@@ -1,9 +1,7 @@
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { N_REGIONS } from "../../data/geometry.js";
+import { workerEntry } from "../../util/worker.js";
 import type { BackendName } from "../backend.js";
 import type { Shard } from "./data.js";
 import { createRuntime, type ModelSpec } from "./runtime.js";
@@ -53,18 +51,6 @@ export async function localEngine(spec: ModelSpec): Promise<Engine> {
   };
 }
 
-function workerEntry(): { url: URL; execArgv: string[] } {
-  // From dist/ the worker is plain JS. From the TypeScript sources (tests, tsx) it needs the tsx
-  // loader; Node 20 does not apply `--import tsx` from a worker's execArgv before resolving its
-  // entry, so a small bootstrap module registers tsx's hooks and then imports worker.ts.
-  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./worker.js", import.meta.url), execArgv: [] };
-  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const api = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const target = new URL("./worker.ts", import.meta.url).href;
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(target)});`;
-  return { url: new URL(`data:text/javascript,${encodeURIComponent(code)}`), execArgv: [] };
-}
-
 interface Replica {
   readonly worker: Worker;
   readonly grads: Float32Array;
@@ -77,7 +63,7 @@ interface Replica {
  * gradient into a shared buffer of its own.
  */
 export async function workerEngine(spec: ModelSpec, backend: BackendName, n: number): Promise<Engine> {
-  const { url, execArgv } = workerEntry();
+  const { url, execArgv } = workerEntry(import.meta.url, "worker");
   const replicas: Replica[] = [];
   let paramCount = 0;
   let shared: Float32Array | undefined;

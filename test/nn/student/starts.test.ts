@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,9 @@ import {
   trainStudentStarts,
 } from "../../../src/nn/student/starts.js";
 import { studentScores, trainStudent } from "../../../src/nn/student/train.js";
+import { CheckpointError } from "../../../src/nn/train/checkpoint.js";
 import { memoryStream } from "../../../src/nn/train/data.js";
+import type { EpochRecord } from "../../../src/nn/train/loop.js";
 
 const gen = defaultGeneratorConfig();
 const events = generate(gen, ["background", "monojet"], 1200, 21);
@@ -144,6 +146,61 @@ describe("best of several starts by tail slope", () => {
     expect(r2.chosen).toBe(argmax);
     expect(r2.starts).toEqual(r.starts);
     expect(lines.filter((l) => / epoch 3\/3/.test(l))).toHaveLength(3);
+
+    // Two at a time on worker threads: the same starts, files and choice as one after another.
+    const dir2 = join(root, "parallel");
+    const plines: string[] = [];
+    const p = await trainStudentStarts({
+      ...base,
+      config: config(),
+      dir: dir2,
+      starts: 3,
+      selection,
+      parallel: 2,
+      log: (l) => plines.push(l),
+    });
+    expect(plines).toContain("student cicada-v1: training 3 starts, 2 at a time on worker threads");
+    expect(plines.filter((l) => /^student cicada-v1 start \d\/3 epoch 3\/3/.test(l))).toHaveLength(3);
+    expect(p.chosen).toBe(argmax);
+    expect(p.starts).toEqual(r.starts);
+    expect(readFileSync(join(dir2, "starts.json"), "utf8")).toBe(
+      readFileSync(join(dir, "starts.json"), "utf8"),
+    );
+    const losses = (d: string) =>
+      (JSON.parse(readFileSync(join(d, "history.json"), "utf8")) as EpochRecord[]).map((e) => [
+        e.trainLoss,
+        e.validationLoss,
+      ]);
+    for (const s of [1, 2, 3]) {
+      for (const f of ["student.ir.json", join("model", "student.json"), join("model", "weights.bin")]) {
+        expect(readFileSync(join(startDir(dir2, s), f)), `start ${s} ${f}`).toEqual(
+          readFileSync(join(startDir(dir, s), f)),
+        );
+      }
+      expect(losses(startDir(dir2, s))).toEqual(losses(startDir(dir, s)));
+    }
+  }, 180_000);
+
+  it("stops every start's worker at the first failure and keeps the error's kind", async () => {
+    const selection = {
+      et: held.et.slice(0, 20 * 252),
+      count: 20,
+      teacher: heldTeacher.slice(0, 20),
+      source: "held",
+      from: 20,
+    };
+    const run = (dir: string) =>
+      trainStudentStarts({ ...base, config: config(), dir, starts: 2, selection, parallel: 2, resume: true });
+    // A file where start 2's folder should be.
+    const blocked = join(root, "blocked");
+    mkdirSync(join(blocked, "starts"), { recursive: true });
+    writeFileSync(join(blocked, "starts", "2"), "not a folder");
+    await expect(run(blocked)).rejects.toThrow(/ENOTDIR|EEXIST/);
+    // A checkpoint that cannot be read stays a CheckpointError, so `distill run` can start afresh.
+    const broken = join(root, "broken");
+    mkdirSync(join(broken, "starts", "1", "checkpoint"), { recursive: true });
+    writeFileSync(join(broken, "starts", "1", "checkpoint", "state.json"), "{");
+    await expect(run(broken)).rejects.toBeInstanceOf(CheckpointError);
   }, 120_000);
 
   it("keeps the largest slope, undefined slopes last and ties to the earlier start", () => {
