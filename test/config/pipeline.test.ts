@@ -20,10 +20,10 @@ const generate = {
 const base = { name: "p", seed: 1, teacher: { config: "t.json" } };
 
 describe("pipeline config: choosing among a student's starts", () => {
-  it("loads the default run, whose conv-v1 is the best of twelve starts", () => {
+  it("loads the default run, whose conv-v1 is the best of eight starts", () => {
     const c = loadPipelineConfig("configs/pipeline.json");
     const conv = c.students.find((s) => s.config.endsWith("student-conv.json"));
-    expect(conv?.select).toEqual({ starts: 12, tail: 1000 });
+    expect(conv?.select).toEqual({ starts: 8, tail: 1000 });
     expect("generate" in c.data && c.data.generate.selectionEvents).toBe(500000);
   });
 
