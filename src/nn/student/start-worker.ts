@@ -5,6 +5,7 @@ import type { DatasetFingerprint } from "../../data/fingerprint.js";
 import { UserError } from "../../util/errors.js";
 import { type BackendName, selectBackend } from "../backend.js";
 import { memoryStream } from "../train/data.js";
+import { startResult } from "./starts.js";
 import { type StudentMode, trainStudent, type WeightCounts } from "./train.js";
 
 /** Messages between `trainStudentStarts` and a worker thread that trains whole starts (starts.ts). */
@@ -23,7 +24,6 @@ export interface StartRequest {
   readonly label: string;
   /** The training events (252 counts each), shared by every worker, and their targets. */
   readonly et: Uint16Array;
-  readonly count: number;
   readonly targets: Float32Array;
 }
 
@@ -69,14 +69,7 @@ async function train(m: StartRequest): Promise<StartResult> {
     ...(m.shuffleBuffer !== undefined ? { shuffleBuffer: m.shuffleBuffer } : {}),
     log: (line) => parentPort!.postMessage({ type: "log", start: m.start, line } satisfies StartReply),
   });
-  const best = t.history[t.bestEpoch - 1];
-  return {
-    bestEpoch: t.bestEpoch,
-    validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
-    totalWeights: t.totalWeights,
-    nonZeroWeights: t.nonZeroWeights,
-    weightBits: t.weightBits,
-  };
+  return startResult(t);
 }
 
 parentPort!.on("message", (m: StartRequest) => {

@@ -18,6 +18,7 @@ import {
   type StudentTrainOptions,
   studentScores,
   studentTag,
+  type TrainedStudent,
   trainStudent,
   type WeightCounts,
 } from "./train.js";
@@ -232,20 +233,7 @@ export async function trainStudentStarts(o: StartsOptions): Promise<StudentStart
     for (const p of todo) {
       log(`${p.label}: initial weights from seed ${p.initSeed}`);
       const t = await trainStudent({ ...o, dir: p.dir, initSeed: p.initSeed, label: p.label });
-      const best = t.history[t.bestEpoch - 1];
-      finish(
-        {
-          start: p.start,
-          initSeed: p.initSeed,
-          tag: p.tag,
-          bestEpoch: t.bestEpoch,
-          validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
-          totalWeights: t.totalWeights,
-          nonZeroWeights: t.nonZeroWeights,
-          weightBits: t.weightBits,
-        },
-        t.ir,
-      );
+      finish({ start: p.start, initSeed: p.initSeed, tag: p.tag, ...startResult(t) }, t.ir);
     }
   }
   const starts = [...records.values()].sort((a, b) => a.start - b.start);
@@ -274,6 +262,18 @@ export async function trainStudentStarts(o: StartsOptions): Promise<StudentStart
     weightBits: chosen.weightBits,
     starts,
     chosen: chosen.start,
+  };
+}
+
+/** What a start's record keeps of its training. */
+export function startResult(t: TrainedStudent): StartResult {
+  const best = t.history[t.bestEpoch - 1];
+  return {
+    bestEpoch: t.bestEpoch,
+    validationLoss: best && Number.isFinite(best.validationLoss) ? best.validationLoss : null,
+    totalWeights: t.totalWeights,
+    nonZeroWeights: t.nonZeroWeights,
+    weightBits: t.weightBits,
   };
 }
 
@@ -383,7 +383,6 @@ async function trainInWorkers(todo: readonly PlannedStart[], n: number, job: Wor
           fingerprint: job.fingerprint,
           label: p.label,
           et: job.events,
-          count: job.events.length / N_REGIONS,
           targets: job.targets,
           ...(job.shuffleBuffer !== undefined ? { shuffleBuffer: job.shuffleBuffer } : {}),
         };
