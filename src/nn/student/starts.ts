@@ -26,10 +26,10 @@ import {
 /**
  * Best of several starts. How well a student keeps the teacher's efficiency at the trigger's
  * working point depends on its initial weights far more than its validation loss shows (README,
- * conv-v1: 8 of 24 starts kept it on every signal). Each start trains from other initial
+ * conv-v1: 7 of 48 starts kept it on every signal). Each start trains from other initial
  * weights on the same split and shuffling; the start kept is the one whose score rises most
- * steeply across the teacher's tail on held-out zero-bias events (`tailSlope`), the figure that
- * separated good starts from poor ones there.
+ * steeply across the teacher's tail on held-out zero-bias events (`tailSlope`). Every conv-v1
+ * start that kept the efficiency was steep there, but only half of the steep ones did.
  */
 
 /** The events a held-out zero-bias set's teacher scores highest: what starts are judged on. */
