@@ -24,7 +24,7 @@ import { frac } from "./fixed/index.js";
 import { compileModel, readModel } from "./ir/index.js";
 import { type BackendName, describeBackend, selectBackend } from "./nn/backend.js";
 import {
-  readSelectionTail,
+  readSelectionTailFile,
   type SelectionTail,
   type StudentStarts,
   trainStudentStarts,
@@ -395,9 +395,13 @@ export async function runPipeline(
             };
           let tail: SelectionTail | undefined;
           if (select && data.select && data.selectFingerprint) {
-            const teacherTail = await readTargets(selectScores, data.selectFingerprint, data.select);
-            const held = await open(data.select);
-            tail = await readSelectionTail(held, teacherTail, select.tail).finally(() => held.close());
+            tail = await readSelectionTailFile(
+              data.select,
+              selectScores,
+              data.selectFingerprint,
+              select.tail,
+              dataset,
+            );
           }
           const train = (resume: boolean): Promise<TrainedStudent | StudentStarts> =>
             select && tail

@@ -21,8 +21,7 @@ import { compileModel } from "../ir/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
 import { type ScanOver, scanBits } from "../nn/student/scan.js";
 import {
-  readSelectionTail,
-  type SelectionTail,
+  readSelectionTailFile,
   type StudentStarts,
   trainStudentStarts,
 } from "../nn/student/starts.js";
@@ -288,7 +287,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       const scoresFile = (name: string) => targets.scores[scored.findIndex((x) => x.name === name)].file;
       const selection =
         args.select && heldOut
-          ? await heldOutTail(args.select, scoresFile("select"), args.dataset, tailSize, heldOut)
+          ? await readSelectionTailFile(args.select, scoresFile("select"), heldOut, tailSize, args.dataset)
           : undefined;
       const targetFile = scoresFile("train");
       console.log(`distillation targets (${targets.targetType}): ${targetFile}`);
@@ -433,22 +432,6 @@ async function checkHeldOut(
       throw new UserError(`--select-tail: found ${k}, expected at most the ${src.count} events of ${file}`);
     }
     return fingerprint;
-  } finally {
-    src.close();
-  }
-}
-
-/** The held-out events the teacher scores highest, with those scores (`--select`). */
-async function heldOutTail(
-  file: string,
-  scoresFile: string,
-  dataset: string | undefined,
-  k: number,
-  fingerprint: DatasetFingerprint,
-): Promise<SelectionTail> {
-  const src = await openEvents(file, { dataset });
-  try {
-    return await readSelectionTail(src, await readTargets(scoresFile, fingerprint, file), k);
   } finally {
     src.close();
   }

@@ -84,9 +84,9 @@ export function triggerOverlap(
 /**
  * The least-squares slope of `student` on `teacher` over the `k` events the teacher scores
  * highest (ties at the k-th score broken by event order): how steeply the student still rises
- * across the teacher's tail. On zero-bias events, conv-v1 starts with a slope of 1.7 or more
- * over the top 1,000 of 500,000 mostly kept the teacher's signal efficiency at 3 kHz (7 of 10
- * with thresholds from 1,000,000 events); none of the 14 that flatten did (README, conv-v1).
+ * across the teacher's tail. On zero-bias events, every conv-v1 start that kept the teacher's
+ * signal efficiency at 3 kHz had a slope of 1.7 or more over the top 1,000 of 500,000, but only
+ * half of those steep starts kept it (7 of 14; none of 34 flatter ones did; README, conv-v1).
  * NaN when the teacher's k scores are all equal.
  */
 export function tailSlope(teacher: ArrayLike<number>, student: ArrayLike<number>, k: number): number {

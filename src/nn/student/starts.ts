@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import type { DatasetFingerprint } from "../../data/fingerprint.js";
 import { N_REGIONS } from "../../data/geometry.js";
+import { openEvents } from "../../data/io/index.js";
 import { DEFAULT_CHUNK, type EventSource } from "../../data/io/source.js";
 import { tailSlope, topEvents } from "../../eval/agreement.js";
 import { frac } from "../../fixed/index.js";
@@ -14,6 +16,7 @@ import type { EventStream } from "../train/data.js";
 import type { EpochRecord } from "../train/loop.js";
 import type { StartReply, StartRequest, StartResult } from "./start-worker.js";
 import {
+  readTargets,
   StudentError,
   type StudentTrainOptions,
   studentScores,
@@ -84,6 +87,26 @@ export async function readSelectionTail(
     source: source.file,
     from: source.count,
   };
+}
+
+/**
+ * `readSelectionTail` of an event file and the teacher's scores of it (a scores file checked
+ * against the file's `fingerprint`, as `readTargets` does).
+ */
+export async function readSelectionTailFile(
+  file: string,
+  scoresFile: string,
+  fingerprint: DatasetFingerprint,
+  k: number,
+  dataset?: string,
+): Promise<SelectionTail> {
+  const teacher = await readTargets(scoresFile, fingerprint, file);
+  const src = await openEvents(file, dataset ? { dataset } : {});
+  try {
+    return await readSelectionTail(src, teacher, k);
+  } finally {
+    src.close();
+  }
 }
 
 export interface StartRecord extends WeightCounts {

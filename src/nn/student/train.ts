@@ -114,12 +114,15 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   const initSeed = o.initSeed ?? o.seed;
   const seeds =
     initSeed === o.seed ? `seed ${o.seed}` : `seed ${o.seed}, initial weights from seed ${initSeed}`;
+  /** Saved beside `seed` only when it differs. */
+  const initField = initSeed === o.seed ? {} : { initSeed };
+  const label = o.label ?? `student ${o.config.name}`;
   const initialParams = initialStudentParams(m, initSeed);
   for await (const first of data.chunks(1024)) {
     const flipped = reviveDeadStart(m, initialParams, first.et, first.count, mode === "qat");
     if (flipped !== undefined) {
       o.log?.(
-        `${o.label ?? `student ${o.config.name}`}: with ${seeds} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
+        `${label}: with ${seeds} the output starts at 0 for every one of the first ${first.count} events, where the final quantized_relu passes no gradient; starting with the signs of layers[${flipped}]'s initial weights flipped`,
       );
     }
     break;
@@ -133,7 +136,7 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
       checkpointDir: join(o.dir, "checkpoint"),
       resume: o.resume ?? false,
       tag: studentTag(o.config, o.seed, mode, o.fingerprint, o.targets, initSeed),
-      label: o.label ?? `student ${o.config.name}`,
+      label,
       initialParams,
       ...(afterUpdate ? { afterUpdate } : {}),
       ...(o.log ? { log: o.log } : {}),
@@ -156,14 +159,14 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
     bnStats,
     mode,
     seed: o.seed,
-    ...(initSeed !== o.seed ? { initSeed } : {}),
+    ...initField,
     dataset: o.fingerprint,
   });
   await saveStudentLayersModel(modelDir, m, result.params, bnStats, {
     name: o.config.name,
     mode,
     seed: o.seed,
-    ...(initSeed !== o.seed ? { initSeed } : {}),
+    ...initField,
     input: "counts x 2^-frac(input.type), shaped input.shape",
   });
   const irFile = join(o.dir, "student.ir.json");
