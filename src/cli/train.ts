@@ -20,11 +20,7 @@ import { frac } from "../fixed/index.js";
 import { compileModel } from "../ir/index.js";
 import { BACKENDS, type BackendName, describeBackend, selectBackend } from "../nn/backend.js";
 import { type ScanOver, scanBits } from "../nn/student/scan.js";
-import {
-  readSelectionTailFile,
-  type StudentStarts,
-  trainStudentStarts,
-} from "../nn/student/starts.js";
+import { readSelectionTailFile, type StudentStarts, trainStudentStarts } from "../nn/student/starts.js";
 import { readTargets, studentScores, type TrainedStudent, trainStudent } from "../nn/student/train.js";
 import { teacherTargets } from "../nn/teacher/targets.js";
 import { trainTeacher } from "../nn/teacher/train.js";
