@@ -36,7 +36,13 @@ export interface CompiledModel {
 }
 
 interface Step {
-  readonly number: (x: Float64Array, n: number) => Float64Array;
+  /** Values per event out of this step. */
+  readonly rows: number;
+  /**
+   * Writes n events' outputs, n * rows values, to the start of y (which may be longer).
+   * Absent for a reshape or flatten: the values pass through as they are.
+   */
+  readonly number?: (x: Float64Array, n: number, y: Float64Array) => void;
   readonly bigint: (x: readonly bigint[], n: number) => bigint[];
 }
 
@@ -55,7 +61,7 @@ export function compileModel(model: ModelIR): CompiledModel {
       .with({ op: "relu" }, (l) => elementwise(rows, inFrac, l.output, true))
       .with({ op: "cast" }, (l) => elementwise(rows, inFrac, l.output, false))
       .with({ op: "reshape" }, { op: "flatten" }, () => ({
-        number: (x: Float64Array) => x,
+        rows,
         bigint: (x: readonly bigint[]) => [...x],
       }))
       .otherwise((l) => {
@@ -78,30 +84,25 @@ export function compileModel(model: ModelIR): CompiledModel {
 function elementwise(rows: number, inFrac: number, out: FixedType, relu: boolean): Step {
   const cast = arrayQuantizer(inFrac, out, relu);
   return {
-    number: (x, n) => {
-      const y = new Float64Array(n * rows);
-      cast(x, y, 0, y.length);
-      return y;
-    },
+    rows,
+    number: (x, n, y) => cast(x, y, 0, n * rows),
     bigint: (x) => x.map((v) => quantize(relu && v < 0n ? 0n : v, inFrac, out)),
   };
 }
 
-/** A convolution's geometry and its non-zero taps, for the structured number kernel. */
+/**
+ * A convolution's geometry for the scatter kernel: for each input position, the taps that
+ * carry it into an output, as the output's first index and the tap's first weight index.
+ */
 interface ConvGeometry {
   readonly filters: number;
-  readonly ow: number;
-  /** Per tap: filter, weight mantissa, first input index (at oy0, ox0), output ranges. */
-  readonly o: Int32Array;
-  readonly w: Float64Array;
-  readonly oy0: Int32Array;
-  readonly oy1: Int32Array;
-  readonly ox0: Int32Array;
-  readonly ox1: Int32Array;
-  readonly in0: Int32Array;
-  /** Input index steps per output row and per output column. */
-  readonly rowStep: number;
-  readonly colStep: number;
+  readonly channels: number;
+  readonly positions: number;
+  /** Input position p's taps are entries tapStart[p] .. tapStart[p + 1] - 1. */
+  readonly tapStart: Int32Array;
+  readonly outBase: Int32Array;
+  readonly weightBase: Int32Array;
+  readonly weights: Float64Array;
 }
 
 function convGeometry(l: Conv2dLayer, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
@@ -111,76 +112,86 @@ function convGeometry(l: Conv2dLayer, inShape: readonly number[], outShape: read
   const [sh, sw] = l.stride;
   const py = padBefore(h, kh, sh, l.padding);
   const px = padBefore(w, kw, sw, l.padding);
-  const taps: number[][] = [];
-  // Output positions whose tap lands inside the image: 0 <= o * s + d - p < size.
-  const first = (d: number, p: number, s: number) => Math.max(0, Math.ceil((p - d) / s));
-  const last = (d: number, p: number, s: number, size: number, out: number) =>
-    Math.min(out - 1, Math.floor((size - 1 + p - d) / s));
-  for (let dy = 0; dy < kh; dy++)
-    for (let dx = 0; dx < kw; dx++)
-      for (let ci = 0; ci < c; ci++)
-        for (let o = 0; o < f; o++) {
-          const wv = l.weights.values[((dy * kw + dx) * c + ci) * f + o];
-          const y0 = first(dy, py, sh);
-          const y1 = last(dy, py, sh, h, oh);
-          const x0 = first(dx, px, sw);
-          const x1 = last(dx, px, sw, w, ow);
-          if (wv === 0 || y0 > y1 || x0 > x1) continue;
-          taps.push([o, wv, y0, y1, x0, x1, ((y0 * sh + dy - py) * w + (x0 * sw + dx - px)) * c + ci]);
+  const tapStart = new Int32Array(h * w + 1);
+  const outBase: number[] = [];
+  const weightBase: number[] = [];
+  // Input (y, x) meets output (oy, ox) through tap (dy, dx) when oy * sh + dy - py = y.
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      for (let dy = 0; dy < kh; dy++)
+        for (let dx = 0; dx < kw; dx++) {
+          const ty = y + py - dy;
+          const tx = x + px - dx;
+          if (ty < 0 || tx < 0 || ty % sh !== 0 || tx % sw !== 0) continue;
+          const oy = ty / sh;
+          const ox = tx / sw;
+          if (oy >= oh || ox >= ow) continue;
+          outBase.push((oy * ow + ox) * f);
+          weightBase.push((dy * kw + dx) * c * f);
         }
-  const col = (k: number) => Int32Array.from(taps, (t) => t[k]);
+      tapStart[y * w + x + 1] = outBase.length;
+    }
   return {
     filters: f,
-    ow,
-    o: col(0),
-    w: Float64Array.from(taps, (t) => t[1]),
-    oy0: col(2),
-    oy1: col(3),
-    ox0: col(4),
-    ox1: col(5),
-    in0: col(6),
-    rowStep: sh * w * c,
-    colStep: sw * c,
+    channels: c,
+    positions: h * w,
+    tapStart,
+    outBase: Int32Array.from(outBase),
+    weightBase: Int32Array.from(weightBase),
+    weights: Float64Array.from(l.weights.values),
   };
 }
 
 /**
- * Convolution by taps: each non-zero weight multiplies a strided window of the input into the
- * outputs it reaches, instead of gathering every output's inputs through the sparse form's
- * column indices. Integer sums below 2^53 are exact in any order, so the bits do not change.
+ * Convolution by scattering: each non-zero input adds its products with every tap it meets
+ * into the outputs those taps reach. Calorimeter images are mostly zeros (about 60 % of the
+ * regions of a zero-bias event), and a zero adds nothing, so it is skipped. Integer sums below
+ * 2^53 are exact in any order, so no bit depends on the order of the additions.
  */
 function convNumberKernel(
   g: ConvGeometry,
   rows: number,
   inputs: number,
-  weightScale: number,
+  products: ProductCast,
   bias: Float64Array,
-  finish: (y: Float64Array) => Float64Array,
-): (x: Float64Array, n: number) => Float64Array {
-  const { filters, ow, o, oy0, oy1, ox0, ox1, in0, rowStep, colStep } = g;
-  const w = Float64Array.from(g.w, (v) => v * weightScale);
-  const taps = w.length;
-  const acc = new Float64Array(rows);
-  return (x, n) => {
-    const y = new Float64Array(n * rows);
+  finish: (y: Float64Array, length: number) => void,
+): (x: Float64Array, n: number, y: Float64Array) => void {
+  const { filters, channels, positions, tapStart, outBase, weightBase } = g;
+  const floors = products.kind === "floor";
+  const w = Float64Array.from(g.weights, (v) => v * (floors ? products.inverse : products.scale));
+  const scale = products.scale;
+  return (x, n, y) => {
     for (let e = 0; e < n; e++) {
-      acc.set(bias);
       const xb = e * inputs;
-      for (let t = 0; t < taps; t++) {
-        const wt = w[t];
-        const cols = ox1[t] - ox0[t] + 1;
-        let xr = xb + in0[t];
-        for (let oy = oy0[t]; oy <= oy1[t]; oy++, xr += rowStep) {
-          let a = (oy * ow + ox0[t]) * filters + o[t];
-          let xi = xr;
-          for (let k = 0; k < cols; k++, a += filters, xi += colStep) acc[a] += wt * x[xi];
+      const yb = e * rows;
+      y.set(bias, yb);
+      for (let p = 0; p < positions; p++) {
+        for (let ci = 0; ci < channels; ci++) {
+          const v = x[xb + p * channels + ci];
+          if (v === 0) continue;
+          for (let j = tapStart[p]; j < tapStart[p + 1]; j++) {
+            const o = yb + outBase[j];
+            const wb = weightBase[j] + ci * filters;
+            // Two loops rather than a test per product: the exact one is the common case.
+            if (floors) for (let k = 0; k < filters; k++) y[o + k] += Math.floor(v * w[wb + k]) * scale;
+            else for (let k = 0; k < filters; k++) y[o + k] += v * w[wb + k];
+          }
         }
       }
-      y.set(acc, e * rows);
     }
-    return finish(y);
+    finish(y, n * rows);
   };
 }
+
+/**
+ * How a number kernel forms each product before summing: `exact` multiplies by the weight
+ * times `scale` (the shift to the sum's fraction folded in); `floor` is a truncating product
+ * cast that range analysis proves cannot overflow, floor(x * w * inverse) * scale, where
+ * inverse = 2^-shift. Both are exact on integers below 2^53: the scalings are powers of two.
+ */
+type ProductCast =
+  | { readonly kind: "exact"; readonly scale: number }
+  | { readonly kind: "floor"; readonly inverse: number; readonly scale: number };
 
 function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: ConvGeometry): Step {
   const { form, sumFrac, accum, product, exactProductFrac } = a;
@@ -206,17 +217,43 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
   // type, unless that is exact, and to the output type), one array pass each.
   const toAccum = arrayQuantizer(sumFrac, accum);
   const toOut = accumIsExact ? arrayQuantizer(sumFrac, out) : arrayQuantizer(frac(accum), out);
-  const finish = (y: Float64Array): Float64Array => {
-    if (!accumIsExact) toAccum(y, y, 0, y.length);
-    toOut(y, y, 0, y.length);
-    return y;
+  const finish = (y: Float64Array, length: number): void => {
+    if (!accumIsExact) toAccum(y, y, 0, length);
+    toOut(y, y, 0, length);
   };
-  let number: (x: Float64Array, n: number) => Float64Array;
+  // A truncating product cast that cannot overflow (e.g. a product type a few fractional
+  // bits short of exact, as QKeras exports) needs no call per product: floor, inline.
+  const productShift = exactProductFrac - productFrac;
+  const productFloors =
+    !productIsExact &&
+    product.round === "TRN" &&
+    productShift > 0 &&
+    a.productLo >> BigInt(productShift) >= minMantissa(product) &&
+    a.productHi >> BigInt(productShift) <= maxMantissa(product);
+  let number: (x: Float64Array, n: number, y: Float64Array) => void;
   if (productIsExact && conv) {
-    number = convNumberKernel(conv, rows, inputs, 2 ** (sumFrac - exactProductFrac), bias, finish);
+    const cast: ProductCast = { kind: "exact", scale: 2 ** (sumFrac - exactProductFrac) };
+    number = convNumberKernel(conv, rows, inputs, cast, bias, finish);
+  } else if (productFloors && conv) {
+    const cast: ProductCast = { kind: "floor", inverse: 2 ** -productShift, scale: productScale };
+    number = convNumberKernel(conv, rows, inputs, cast, bias, finish);
+  } else if (productFloors) {
+    const inverse = 2 ** -productShift;
+    const w = Float64Array.from(rawWeight, (v) => v * inverse);
+    number = (x, n, y) => {
+      for (let e = 0; e < n; e++) {
+        const xb = e * inputs;
+        for (let r = 0; r < rows; r++) {
+          let s = bias[r];
+          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++)
+            s += Math.floor(x[xb + col[k]] * w[k]) * productScale;
+          y[e * rows + r] = s;
+        }
+      }
+      finish(y, n * rows);
+    };
   } else if (!productIsExact) {
-    number = (x, n) => {
-      const y = new Float64Array(n * rows);
+    number = (x, n, y) => {
       for (let e = 0; e < n; e++) {
         const xb = e * inputs;
         for (let r = 0; r < rows; r++) {
@@ -226,7 +263,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
           y[e * rows + r] = s;
         }
       }
-      return finish(y);
+      finish(y, n * rows);
     };
   } else if (weight.length * 4 >= rows * inputs) {
     // Mostly non-zero (dense layers): rows in groups of eight with weights interleaved, so
@@ -242,8 +279,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
     const sums = new Float64Array(groups * G);
     const biasPadded = new Float64Array(groups * G);
     biasPadded.set(bias);
-    number = (x, n) => {
-      const y = new Float64Array(n * rows);
+    number = (x, n, y) => {
       for (let e = 0; e < n; e++) {
         const xb = e * inputs;
         for (let g = 0; g < groups; g++) {
@@ -279,11 +315,10 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
         }
         for (let r = 0; r < rows; r++) y[e * rows + r] = sums[r];
       }
-      return finish(y);
+      finish(y, n * rows);
     };
   } else {
-    number = (x, n) => {
-      const y = new Float64Array(n * rows);
+    number = (x, n, y) => {
       for (let e = 0; e < n; e++) {
         const xb = e * inputs;
         for (let r = 0; r < rows; r++) {
@@ -292,7 +327,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
           y[e * rows + r] = s;
         }
       }
-      return finish(y);
+      finish(y, n * rows);
     };
   }
 
@@ -314,7 +349,7 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
     }
     return y;
   };
-  return { number, bigint };
+  return { rows, number, bigint };
 }
 
 function checkInputs(c: CompiledModel, inputs: ArrayLike<number | bigint>): number {
@@ -387,13 +422,70 @@ export function evaluate(
     const out = evaluateBigInt(c, inputs);
     return Float64Array.from(out, Number);
   }
-  // new Float64Array(arrayLike) copies element-wise without the iterator protocol of .from().
-  let x = inputs instanceof Float64Array ? inputs : new Float64Array(inputs as ArrayLike<number>);
-  for (const step of c.steps) {
-    x = step.number(x, n);
-    trace?.push(x);
+  if (trace) {
+    // Every layer's whole output is kept, so each step writes a fresh array.
+    let x = toFloat64(inputs, 0, inputs.length);
+    for (const step of c.steps) {
+      if (step.number) {
+        const y = new Float64Array(n * step.rows);
+        step.number(x, n, y);
+        x = y;
+      }
+      trace.push(x);
+    }
+    return x;
   }
-  return x;
+  // A few events at a time through every layer, in buffers kept with the compiled model: the
+  // intermediates stay in the cache, and no array is allocated (and zeroed) per layer. Each
+  // event's arithmetic is the same whatever the batch, so no bit depends on CHUNK.
+  const out = new Float64Array(n * c.outputSize);
+  const buffers = scratchOf(c);
+  for (let e0 = 0; e0 < n; e0 += CHUNK) {
+    const m = Math.min(CHUNK, n - e0);
+    let x = copyInto(buffers.input, inputs, e0 * c.inputSize, m * c.inputSize);
+    c.steps.forEach((step, i) => {
+      if (!step.number) return;
+      step.number(x, m, buffers.steps[i]);
+      x = buffers.steps[i];
+    });
+    out.set(x.subarray(0, m * c.outputSize), e0 * c.outputSize);
+  }
+  return out;
+}
+
+/** Events per pass through the layers in `evaluate`. */
+const CHUNK = 64;
+
+interface Scratch {
+  readonly input: Float64Array;
+  readonly steps: readonly Float64Array[];
+}
+const scratch = new WeakMap<CompiledModel, Scratch>();
+function scratchOf(c: CompiledModel): Scratch {
+  let s = scratch.get(c);
+  if (!s) {
+    s = {
+      input: new Float64Array(CHUNK * c.inputSize),
+      steps: c.steps.map((step) => new Float64Array(step.number ? CHUNK * step.rows : 0)),
+    };
+    scratch.set(c, s);
+  }
+  return s;
+}
+
+/** inputs[from, from + length) as doubles: the array itself when it already is one. */
+function toFloat64(inputs: ArrayLike<number>, from: number, length: number): Float64Array {
+  if (inputs instanceof Float64Array) return inputs.subarray(from, from + length);
+  return copyInto(new Float64Array(length), inputs, from, length);
+}
+
+function copyInto(dst: Float64Array, inputs: ArrayLike<number>, from: number, length: number): Float64Array {
+  if (ArrayBuffer.isView(inputs) && !(inputs instanceof DataView)) {
+    dst.set((inputs as unknown as Float64Array).subarray(from, from + length));
+  } else {
+    for (let i = 0; i < length; i++) dst[i] = inputs[from + i];
+  }
+  return dst.subarray(0, length);
 }
 
 /** The same semantics on BigInt throughout, for any width. */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { fixedType, frac } from "../../src/fixed/index.js";
+import type { Layer, ModelIR } from "../../src/ir/index.js";
 import {
   compileModel,
   evaluate,
@@ -61,5 +63,51 @@ describe("evaluator on random models against the naive reference", () => {
       const x = randomInputs(model, 4, seed);
       expect(Array.from(evaluate(resolved, x))).toEqual(Array.from(evaluate(model, x)));
     }
+  });
+
+  it("agrees on batches that span several of evaluate's internal chunks, and with trace on", () => {
+    for (let seed = 2000; seed < 2040; seed++) {
+      const model = randomModel(seed);
+      const c = compileModel(model);
+      const events = 150; // two chunks of 64 and a partial one
+      const x = randomInputs(model, events, seed);
+      const got = evaluate(c, x);
+      const trace: Float64Array[] = [];
+      expect(Array.from(evaluate(c, x, trace))).toEqual(Array.from(got));
+      expect(trace).toHaveLength(model.layers.length);
+      for (let e = 0; e < events; e += 7) {
+        const want = naiveEvaluate(model, Array.from(x.subarray(e * c.inputSize, (e + 1) * c.inputSize)));
+        expect(Array.from(got.subarray(e * c.outputSize, (e + 1) * c.outputSize), BigInt)).toEqual(want);
+      }
+    }
+  });
+
+  it("agrees when products are truncated a few fractional bits short of exact (inline floor kernels)", () => {
+    // QKeras-style product types: the exact product type with 1-3 fractional bits dropped,
+    // truncating, with the same integer bits, so no product overflows.
+    let truncated = 0;
+    for (let seed = 3000; seed < 3200; seed++) {
+      const exact = resolveExactTypes(randomModel(seed, { narrowTypes: 0 }));
+      const layers = exact.layers.map((l, i): Layer => {
+        if (!("product" in l) || l.product === "exact") return l;
+        const p = l.product;
+        const drop = Math.min(1 + ((seed + i) % 3), frac(p), p.width - 1);
+        if (drop <= 0) return l;
+        truncated++;
+        return { ...l, product: fixedType(p.signed, p.width - drop, p.int, "TRN", "WRAP") } as Layer;
+      });
+      const model: ModelIR = { ...exact, layers };
+      const c = compileModel(model);
+      const events = 70;
+      const x = randomInputs(model, events, seed);
+      const got = evaluate(c, x);
+      for (let e = 0; e < events; e++) {
+        const want = naiveEvaluate(model, Array.from(x.subarray(e * c.inputSize, (e + 1) * c.inputSize)));
+        const slice = Array.from(got.subarray(e * c.outputSize, (e + 1) * c.outputSize), BigInt);
+        if (slice.join() !== want.join())
+          throw new Error(`seed ${seed} event ${e}: evaluate ${slice}, naive ${want}`);
+      }
+    }
+    expect(truncated).toBeGreaterThan(100);
   });
 });
