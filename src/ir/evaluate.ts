@@ -152,14 +152,12 @@ function convNumberKernel(
   g: ConvGeometry,
   rows: number,
   inputs: number,
-  products: ProductCast,
+  weightScale: number,
   bias: Float64Array,
   finish: (y: Float64Array, length: number) => void,
 ): (x: Float64Array, n: number, y: Float64Array) => void {
   const { filters, channels, positions, tapStart, outBase, weightBase } = g;
-  const floors = products.kind === "floor";
-  const w = Float64Array.from(g.weights, (v) => v * (floors ? products.inverse : products.scale));
-  const scale = products.scale;
+  const w = Float64Array.from(g.weights, (v) => v * weightScale);
   return (x, n, y) => {
     for (let e = 0; e < n; e++) {
       const xb = e * inputs;
@@ -172,9 +170,7 @@ function convNumberKernel(
           for (let j = tapStart[p]; j < tapStart[p + 1]; j++) {
             const o = yb + outBase[j];
             const wb = weightBase[j] + ci * filters;
-            // Two loops rather than a test per product: the exact one is the common case.
-            if (floors) for (let k = 0; k < filters; k++) y[o + k] += Math.floor(v * w[wb + k]) * scale;
-            else for (let k = 0; k < filters; k++) y[o + k] += v * w[wb + k];
+            for (let k = 0; k < filters; k++) y[o + k] += v * w[wb + k];
           }
         }
       }
@@ -182,16 +178,6 @@ function convNumberKernel(
     finish(y, n * rows);
   };
 }
-
-/**
- * How a number kernel forms each product before summing: `exact` multiplies by the weight
- * times `scale` (the shift to the sum's fraction folded in); `floor` is a truncating product
- * cast that range analysis proves cannot overflow, floor(x * w * inverse) * scale, where
- * inverse = 2^-shift. Both are exact on integers below 2^53: the scalings are powers of two.
- */
-type ProductCast =
-  | { readonly kind: "exact"; readonly scale: number }
-  | { readonly kind: "floor"; readonly inverse: number; readonly scale: number };
 
 function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: ConvGeometry): Step {
   const { form, sumFrac, accum, product, exactProductFrac } = a;
@@ -221,37 +207,9 @@ function linearStep(a: LinearAnalysis, rows: number, out: FixedType, conv?: Conv
     if (!accumIsExact) toAccum(y, y, 0, length);
     toOut(y, y, 0, length);
   };
-  // A truncating product cast that cannot overflow (e.g. a product type a few fractional
-  // bits short of exact, as QKeras exports) needs no call per product: floor, inline.
-  const productShift = exactProductFrac - productFrac;
-  const productFloors =
-    !productIsExact &&
-    product.round === "TRN" &&
-    productShift > 0 &&
-    a.productLo >> BigInt(productShift) >= minMantissa(product) &&
-    a.productHi >> BigInt(productShift) <= maxMantissa(product);
   let number: (x: Float64Array, n: number, y: Float64Array) => void;
   if (productIsExact && conv) {
-    const cast: ProductCast = { kind: "exact", scale: 2 ** (sumFrac - exactProductFrac) };
-    number = convNumberKernel(conv, rows, inputs, cast, bias, finish);
-  } else if (productFloors && conv) {
-    const cast: ProductCast = { kind: "floor", inverse: 2 ** -productShift, scale: productScale };
-    number = convNumberKernel(conv, rows, inputs, cast, bias, finish);
-  } else if (productFloors) {
-    const inverse = 2 ** -productShift;
-    const w = Float64Array.from(rawWeight, (v) => v * inverse);
-    number = (x, n, y) => {
-      for (let e = 0; e < n; e++) {
-        const xb = e * inputs;
-        for (let r = 0; r < rows; r++) {
-          let s = bias[r];
-          for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++)
-            s += Math.floor(x[xb + col[k]] * w[k]) * productScale;
-          y[e * rows + r] = s;
-        }
-      }
-      finish(y, n * rows);
-    };
+    number = convNumberKernel(conv, rows, inputs, 2 ** (sumFrac - exactProductFrac), bias, finish);
   } else if (!productIsExact) {
     number = (x, n, y) => {
       for (let e = 0; e < n; e++) {

@@ -82,7 +82,7 @@ describe("evaluator on random models against the naive reference", () => {
     }
   });
 
-  it("agrees when products are truncated a few fractional bits short of exact (inline floor kernels)", () => {
+  it("agrees when products are truncated a few fractional bits short of exact, as QKeras exports them", () => {
     // QKeras-style product types: the exact product type with 1-3 fractional bits dropped,
     // truncating, with the same integer bits, so no product overflows.
     let truncated = 0;
