@@ -400,7 +400,7 @@ export function evaluate(
   const buffers = scratchOf(c);
   for (let e0 = 0; e0 < n; e0 += CHUNK) {
     const m = Math.min(CHUNK, n - e0);
-    let x = copyInto(buffers.input, inputs, e0 * c.inputSize, m * c.inputSize);
+    let x = toFloat64(inputs, e0 * c.inputSize, m * c.inputSize, buffers.input);
     c.steps.forEach((step, i) => {
       if (!step.number) return;
       step.number(x, m, buffers.steps[i]);
@@ -431,13 +431,18 @@ function scratchOf(c: CompiledModel): Scratch {
   return s;
 }
 
-/** inputs[from, from + length) as doubles: the array itself when it already is one. */
-function toFloat64(inputs: ArrayLike<number>, from: number, length: number): Float64Array {
+/**
+ * inputs[from, from + length) as doubles: a view of the array itself when it already is one,
+ * else a copy (into `into` when given, which must be long enough).
+ */
+function toFloat64(
+  inputs: ArrayLike<number>,
+  from: number,
+  length: number,
+  into?: Float64Array,
+): Float64Array {
   if (inputs instanceof Float64Array) return inputs.subarray(from, from + length);
-  return copyInto(new Float64Array(length), inputs, from, length);
-}
-
-function copyInto(dst: Float64Array, inputs: ArrayLike<number>, from: number, length: number): Float64Array {
+  const dst = into ?? new Float64Array(length);
   if (ArrayBuffer.isView(inputs) && !(inputs instanceof DataView)) {
     dst.set((inputs as unknown as Float64Array).subarray(from, from + length));
   } else {
