@@ -55,6 +55,22 @@ const layer = z.discriminatedUnion("type", [
     useBias: z.boolean().default(true),
     kernelQuantizer: quantizedBits,
     biasQuantizer: quantizedBits.optional(),
+    /**
+     * Filters that start from given weights instead of random ones, e.g. an energy map or a
+     * lone-deposit detector. `kernel` lists the kernel's kh x kw x channels values in that
+     * order (row-major); every value must be one the kernel quantizer can hold, so the start
+     * is exact. With `trainable: false` (the default) training leaves the filter as it is.
+     */
+    initialFilters: z
+      .array(
+        z.strictObject({
+          filter: z.number().int().nonnegative(),
+          kernel: z.array(z.number()),
+          bias: z.number().default(0),
+          trainable: z.boolean().default(false),
+        }),
+      )
+      .optional(),
   }),
   z.strictObject({ type: z.literal("qactivation"), activation: quantizer }),
   z.strictObject({ type: z.literal("avgpool2d"), pool: pair }),
@@ -139,6 +155,65 @@ function checkQuantizer(q: QuantizerConfig, where: string, weights: boolean): vo
   }
 }
 
+/** The values quantized_bits (alpha 1) holds exactly: multiples of `step` from `lo` to `hi`. */
+function quantizerGrid(q: QuantizerConfig & { quantizer: "quantized_bits" }) {
+  const f = q.bits - q.keepNegative - q.integer;
+  const step = 2 ** -f;
+  const lo = q.keepNegative ? (-(2 ** (q.bits - 1)) + q.symmetric) * step : 0;
+  const hi = (2 ** (q.bits - q.keepNegative) - 1) * step;
+  return { step, lo, hi, name: `quantized_bits(${q.bits},${q.integer},${q.symmetric},${q.keepNegative})` };
+}
+
+function checkInitialFilters(l: StudentLayer & { type: "qconv2d" }, channels: number, path: string): void {
+  const filters = l.initialFilters;
+  if (!filters) return;
+  if (l.kernelQuantizer.alpha !== 1) {
+    throw new ConfigError(
+      `${path}.initialFilters: found with kernelQuantizer.alpha ${JSON.stringify(l.kernelQuantizer.alpha)}, expected alpha 1 (a per-channel scale would change the given weights)`,
+    );
+  }
+  const taps = l.kernel[0] * l.kernel[1] * channels;
+  const seen = new Set<number>();
+  const onGrid = (v: number, q: QuantizerConfig & { quantizer: "quantized_bits" }, where: string) => {
+    const g = quantizerGrid(q);
+    if (!Number.isFinite(v) || !Number.isInteger(v / g.step) || v < g.lo || v > g.hi) {
+      throw new ConfigError(
+        `${where}: found ${v}, expected a multiple of ${g.step} from ${g.lo} to ${g.hi} (what ${g.name} holds exactly)`,
+      );
+    }
+  };
+  filters.forEach((f, k) => {
+    const at = `${path}.initialFilters[${k}]`;
+    if (f.filter >= l.filters) {
+      throw new ConfigError(
+        `${at}.filter: found ${f.filter}, expected 0 to ${l.filters - 1} (filters is ${l.filters})`,
+      );
+    }
+    if (seen.has(f.filter))
+      throw new ConfigError(`${at}.filter: found ${f.filter} again, expected each filter once`);
+    seen.add(f.filter);
+    if (f.kernel.length !== taps) {
+      throw new ConfigError(
+        `${at}.kernel: found ${f.kernel.length} values, expected ${taps} (kernel ${l.kernel[0]} x ${l.kernel[1]} x ${channels} channels)`,
+      );
+    }
+    f.kernel.forEach((v, j) => {
+      onGrid(v, l.kernelQuantizer, `${at}.kernel[${j}]`);
+    });
+    if (f.bias !== 0) {
+      if (!l.useBias || !l.biasQuantizer) {
+        throw new ConfigError(`${at}.bias: found ${f.bias}, expected 0 (the layer has no bias)`);
+      }
+      if (l.biasQuantizer.alpha !== 1) {
+        throw new ConfigError(
+          `${at}.bias: found ${f.bias} with biasQuantizer.alpha ${JSON.stringify(l.biasQuantizer.alpha)}, expected alpha 1`,
+        );
+      }
+      onGrid(f.bias, l.biasQuantizer, `${at}.bias`);
+    }
+  });
+}
+
 /** Checks everything the schema cannot: shapes, quantizer ranges, where quantization happens. */
 export function studentShapes(config: StudentConfig, file: string): StudentShape[] {
   let inputType: FixedType;
@@ -209,6 +284,7 @@ export function studentShapes(config: StudentConfig, file: string): StudentShape
             `${path}.biasQuantizer: found nothing, expected a quantizer (useBias is true)`,
           );
         }
+        checkInitialFilters(l, shape[2], path);
         const o = (n: number, k: number, s: number) =>
           l.padding === "same" ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1;
         shape = [o(h, l.kernel[0], l.strides[0]), o(w, l.kernel[1], l.strides[1]), l.filters];

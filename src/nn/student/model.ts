@@ -85,7 +85,51 @@ export function initialStudentParams(m: StudentModel, seed: number): Float32Arra
     }
     at += n;
   }
+  // Given filters replace the drawn ones after every draw, so other weights do not move.
+  for (const g of givenFilterParams(m)) out[g.index] = g.value;
   return out;
+}
+
+/**
+ * The parameters of a convolution's `initialFilters`: flat index, value and whether training
+ * may change it. The kernel is stored [kh, kw, channels, filters], so a filter's values sit
+ * `filters` apart.
+ */
+export function givenFilterParams(m: StudentModel): { index: number; value: number; trainable: boolean }[] {
+  const out: { index: number; value: number; trainable: boolean }[] = [];
+  let at = 0;
+  for (const p of m.params) {
+    const l = m.config.layers[p.layer];
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    if (l.type === "qconv2d" && l.initialFilters) {
+      for (const f of l.initialFilters) {
+        if (p.role === "kernel") {
+          f.kernel.forEach((v, j) => {
+            out.push({ index: at + j * l.filters + f.filter, value: v, trainable: f.trainable });
+          });
+        } else if (p.role === "bias") {
+          out.push({ index: at + f.filter, value: f.bias, trainable: f.trainable });
+        }
+      }
+    }
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * The training loop's `afterUpdate` hook that puts the non-trainable given filters back to
+ * their values after every update (the optimizer moves every parameter), or undefined when
+ * there are none.
+ */
+export function frozenFilterHook(m: StudentModel): ((params: Float32Array) => void) | undefined {
+  const frozen = givenFilterParams(m).filter((g) => !g.trainable);
+  if (frozen.length === 0) return undefined;
+  const index = Int32Array.from(frozen, (g) => g.index);
+  const value = Float32Array.from(frozen, (g) => g.value);
+  return (params) => {
+    for (let i = 0; i < index.length; i++) params[index[i]] = value[i];
+  };
 }
 
 /**

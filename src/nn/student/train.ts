@@ -19,6 +19,7 @@ import { studentToIR } from "./export.js";
 import {
   type BatchNormStats,
   batchNormStatistics,
+  frozenFilterHook,
   initialStudentParams,
   reviveDeadStart,
   type StudentModel,
@@ -110,7 +111,16 @@ export async function trainStudent(o: StudentTrainOptions): Promise<TrainedStude
   const engine: Engine =
     o.workers > 0 ? await workerEngine(spec, o.backend, o.workers) : await localEngine(spec);
   let result: FitResult;
-  const afterUpdate = pruningHook(m);
+  // Pruning first, then the frozen filters back to their given values (they are not pruned).
+  const prune = pruningHook(m);
+  const freeze = frozenFilterHook(m);
+  const afterUpdate =
+    prune && freeze
+      ? (params: Float32Array, epoch: number) => {
+          prune(params, epoch);
+          freeze(params);
+        }
+      : (prune ?? freeze);
   const initSeed = o.initSeed ?? o.seed;
   const seeds =
     initSeed === o.seed ? `seed ${o.seed}` : `seed ${o.seed}, initial weights from seed ${initSeed}`;

@@ -123,6 +123,73 @@ describe("student configs", () => {
     }
   });
 
+  it("checks given initial filters: index, length and values the quantizers hold exactly", () => {
+    const conv4 = { quantizer: "quantized_bits", bits: 4, integer: 1 };
+    const image = (conv: object) => ({
+      input: { shape: [18, 14, 1] },
+      layers: [
+        { type: "qconv2d", filters: 2, kernel: [3, 3], padding: "same", kernelQuantizer: conv4, ...conv },
+        { type: "qactivation", activation: reluQ },
+        { type: "flatten" },
+        ...head,
+      ],
+    });
+    const centre = [0, 0, 0, 0, 0.5, 0, 0, 0, 0];
+    const noBias = { useBias: false };
+    const f = (filters: object[], extra: object = noBias) => image({ initialFilters: filters, ...extra });
+    const ok = load(
+      f([
+        { filter: 1, kernel: centre },
+        { filter: 0, kernel: centre.map((v) => -v), trainable: true },
+      ]),
+    );
+    expect(ok).not.toThrow();
+    const cases: [object, RegExp][] = [
+      [
+        f([{ filter: 2, kernel: centre }]),
+        /layers\[0\]\.initialFilters\[0\]\.filter: found 2, expected 0 to 1 \(filters is 2\)/,
+      ],
+      [
+        f([
+          { filter: 0, kernel: centre },
+          { filter: 0, kernel: centre },
+        ]),
+        /initialFilters\[1\]\.filter: found 0 again, expected each filter once/,
+      ],
+      [
+        f([{ filter: 0, kernel: [1, 2] }]),
+        /initialFilters\[0\]\.kernel: found 2 values, expected 9 \(kernel 3 x 3 x 1 channels\)/,
+      ],
+      [
+        f([{ filter: 0, kernel: [0, 0, 0, 0, 0.3, 0, 0, 0, 0] }]),
+        /initialFilters\[0\]\.kernel\[4\]: found 0\.3, expected a multiple of 0\.25 from -2 to 1\.75 \(what quantized_bits\(4,1,0,1\) holds exactly\)/,
+      ],
+      [
+        f([{ filter: 0, kernel: [0, 0, 0, 0, 2, 0, 0, 0, 0] }]),
+        /initialFilters\[0\]\.kernel\[4\]: found 2, expected a multiple/,
+      ],
+      [
+        f([{ filter: 0, kernel: centre, bias: 1 }]),
+        /initialFilters\[0\]\.bias: found 1, expected 0 \(the layer has no bias\)/,
+      ],
+      [
+        f([{ filter: 0, kernel: centre, bias: 0.1 }], {
+          biasQuantizer: { quantizer: "quantized_bits", bits: 8, integer: 3 },
+        }),
+        /initialFilters\[0\]\.bias: found 0\.1, expected a multiple of 0\.0625 from -8 to 7\.9375/,
+      ],
+      [
+        f([{ filter: 0, kernel: centre }], { ...noBias, kernelQuantizer: { ...conv4, alpha: "auto_po2" } }),
+        /layers\[0\]\.initialFilters: found with kernelQuantizer\.alpha "auto_po2", expected alpha 1/,
+      ],
+    ];
+    for (const [config, message] of cases) {
+      const g = load(config);
+      expect(g).toThrow(ConfigError);
+      expect(g).toThrow(message);
+    }
+  });
+
   it("accepts auto_po2 on kernels and biases, which implies symmetric as in QKeras", () => {
     const po2 = { ...bitsQ, alpha: "auto_po2" };
     const c = load({

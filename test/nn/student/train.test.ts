@@ -15,6 +15,7 @@ import { exactForward } from "../../../src/nn/student/exact.js";
 import {
   foldWithBatchStatistics,
   forward,
+  givenFilterParams,
   initialStudentParams,
   paramTensors,
   predict,
@@ -106,6 +107,43 @@ describe("student training", () => {
     );
     model.dispose();
     expect(Array.from(viaTfjs)).toEqual(Array.from(graph));
+  });
+
+  it("starts given filters from their values, keeps the frozen ones there, and exports them exactly", async () => {
+    const c = readJsonConfig("configs/student-conv-bank.json", studentSchema);
+    const config: StudentConfig = {
+      ...c,
+      training: { ...c.training, batchSize: 128, epochs: 3, earlyStopping: undefined },
+    };
+    const m = studentModel(config);
+    const given = givenFilterParams(m);
+    expect(given).toHaveLength(4 * 10); // four filters: nine taps and a bias each
+    const init = initialStudentParams(m, base.seed);
+    for (const g of given) expect(init[g.index]).toBe(g.value);
+    const r = await trainStudent({ ...base, config, dir: tmp() });
+    const frozen = given.filter((g) => !g.trainable);
+    expect(frozen).toHaveLength(20);
+    for (const g of frozen) expect(r.params[g.index]).toBe(g.value);
+    const moved = given.filter((g) => g.trainable && r.params[g.index] !== g.value);
+    expect(moved.length).toBeGreaterThan(5);
+    // The export holds the frozen filters' values exactly: mantissa = value x 2^frac.
+    const conv = r.ir.layers[0] as unknown as {
+      weights: { type: string; values: number[] };
+      bias: { values: number[] };
+    };
+    const layer = config.layers[0];
+    if (layer.type !== "qconv2d" || !layer.initialFilters) throw new Error("conv-bank starts with a qconv2d");
+    const q = layer.kernelQuantizer;
+    const f = q.bits - q.keepNegative - q.integer;
+    for (const filter of layer.initialFilters.filter((x) => !x.trainable)) {
+      filter.kernel.forEach((v, j) => {
+        expect(conv.weights.values[j * 4 + filter.filter]).toBe(v * 2 ** f);
+      });
+      expect(conv.bias.values[filter.filter]).toBe(0);
+    }
+    const viaIr = studentScores(r.ir, events);
+    expect(Array.from(viaIr)).toEqual(Array.from(exactForward(r.model, r.deployed, events.et, events.count)));
+    expect(new Set(viaIr).size).toBeGreaterThan(20);
   });
 
   it("prunes kernels to the target sparsity with exact zeros in the export", async () => {
