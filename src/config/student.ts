@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type FixedType, FixedTypeError, parseFixedType } from "../fixed/index.js";
-import type { QuantizerSpec } from "../nn/quant/quantizers.js";
+import { type QuantizerSpec, quantizerGrid, quantizerName } from "../nn/quant/grid.js";
 import { ConfigError, readJsonConfig } from "./load.js";
 import { trainingSchema } from "./teacher.js";
 
@@ -155,15 +155,6 @@ function checkQuantizer(q: QuantizerConfig, where: string, weights: boolean): vo
   }
 }
 
-/** The values quantized_bits (alpha 1) holds exactly: multiples of `step` from `lo` to `hi`. */
-function quantizerGrid(q: QuantizerConfig & { quantizer: "quantized_bits" }) {
-  const f = q.bits - q.keepNegative - q.integer;
-  const step = 2 ** -f;
-  const lo = q.keepNegative ? (-(2 ** (q.bits - 1)) + q.symmetric) * step : 0;
-  const hi = (2 ** (q.bits - q.keepNegative) - 1) * step;
-  return { step, lo, hi, name: `quantized_bits(${q.bits},${q.integer},${q.symmetric},${q.keepNegative})` };
-}
-
 function checkInitialFilters(l: StudentLayer & { type: "qconv2d" }, channels: number, path: string): void {
   const filters = l.initialFilters;
   if (!filters) return;
@@ -174,11 +165,15 @@ function checkInitialFilters(l: StudentLayer & { type: "qconv2d" }, channels: nu
   }
   const taps = l.kernel[0] * l.kernel[1] * channels;
   const seen = new Set<number>();
-  const onGrid = (v: number, q: QuantizerConfig & { quantizer: "quantized_bits" }, where: string) => {
-    const g = quantizerGrid(q);
-    if (!Number.isFinite(v) || !Number.isInteger(v / g.step) || v < g.lo || v > g.hi) {
+  // Given values must be on the quantizer's grid, so the start is exact.
+  const onGrid = (v: number, q: QuantizerConfig, where: string) => {
+    const spec = toQuantizerSpec(q);
+    const g = quantizerGrid(spec);
+    const m = v * 2 ** g.frac;
+    if (!Number.isInteger(m) || m < g.lo || m > g.hi) {
+      const step = 2 ** -g.frac;
       throw new ConfigError(
-        `${where}: found ${v}, expected a multiple of ${g.step} from ${g.lo} to ${g.hi} (what ${g.name} holds exactly)`,
+        `${where}: found ${v}, expected a multiple of ${step} from ${g.lo * step} to ${g.hi * step} (what ${quantizerName(spec)} holds exactly)`,
       );
     }
   };

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import { type FixedType, fixedType } from "../../fixed/index.js";
 import { QUANTIZE_STE } from "../kernels/quantize.js";
+import { type QuantizerGrid, type QuantizerSpec, quantizerGrid, quantizerName } from "./grid.js";
 
 /**
  * QKeras quantizers with their exact fixed-point meaning. QKeras computes (alpha = 1):
@@ -25,40 +26,8 @@ import { QUANTIZE_STE } from "../kernels/quantize.js";
  * `quantizerGrid` and `quantizerFixedType` do not apply; the export gives such a tensor a type
  * wide enough for every channel (student/exact.ts).
  */
-export type QuantizerSpec =
-  | {
-      readonly quantizer: "quantized_bits";
-      readonly bits: number;
-      readonly integer: number;
-      readonly symmetric: 0 | 1;
-      readonly keepNegative: 0 | 1;
-      /** Per-channel power-of-two scales (weights only); absent for alpha = 1. */
-      readonly alpha?: "auto_po2";
-    }
-  | { readonly quantizer: "quantized_relu"; readonly bits: number; readonly integer: number };
-
-/** The quantizer's grid: value = mantissa * 2^-frac, mantissa in [lo, hi]. */
-export interface QuantizerGrid {
-  readonly frac: number;
-  readonly lo: number;
-  readonly hi: number;
-  readonly relu: boolean;
-}
-
-export function quantizerGrid(q: QuantizerSpec): QuantizerGrid {
-  if (q.quantizer === "quantized_bits" && q.alpha) {
-    throw new Error(`${quantizerName(q)} has a scale per channel, not one grid`);
-  }
-  if (q.quantizer === "quantized_relu") {
-    return { frac: q.bits - q.integer, lo: 0, hi: 2 ** q.bits - 1, relu: true };
-  }
-  return {
-    frac: q.bits - q.keepNegative - q.integer,
-    lo: q.keepNegative ? -(2 ** (q.bits - 1)) + q.symmetric : 0,
-    hi: 2 ** (q.bits - q.keepNegative) - 1,
-    relu: false,
-  };
-}
+export type { QuantizerGrid, QuantizerSpec } from "./grid.js";
+export { quantizerGrid, quantizerName } from "./grid.js";
 
 /** The ap_fixed type holding exactly the quantizer's outputs. */
 export function quantizerFixedType(q: QuantizerSpec): FixedType {
@@ -135,14 +104,6 @@ export function compositeQuantizer(q: QuantizerSpec): (x: tf.Tensor) => tf.Tenso
       },
     };
   }) as (x: tf.Tensor) => tf.Tensor;
-}
-
-/** QKeras-style name, e.g. "quantized_bits(8,1,0,1)" or "quantized_bits(8,1,1,1,alpha='auto_po2')". */
-export function quantizerName(q: QuantizerSpec): string {
-  if (q.quantizer === "quantized_relu") return `quantized_relu(${q.bits},${q.integer})`;
-  return q.alpha
-    ? `quantized_bits(${q.bits},${q.integer},1,${q.keepNegative},alpha='${q.alpha}')`
-    : `quantized_bits(${q.bits},${q.integer},${q.symmetric},${q.keepNegative})`;
 }
 
 /** A weight tensor under quantized_bits(bits, integer, alpha="auto_po2"). */
